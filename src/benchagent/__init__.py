@@ -1,0 +1,21 @@
+"""benchagent: builds verified evaluation benchmarks from a plain-language request."""
+
+from benchagent.config import Settings, load_settings
+from benchagent.models import ModelClient, ModelConfig, RoleModels, make_provider
+from benchagent.records import (
+    Allocation,
+    AnswerType,
+    BenchmarkSample,
+    DatasetCard,
+    Grounding,
+    Modality,
+    Query,
+    SourceSample,
+    Subtask,
+)
+
+__version__ = "0.1.0"
+
+__all__ = ["Allocation", "AnswerType", "BenchmarkSample", "DatasetCard", "Grounding",
+           "Modality", "ModelClient", "ModelConfig", "Query", "RoleModels", "Settings",
+           "SourceSample", "Subtask", "__version__", "load_settings", "make_provider"]

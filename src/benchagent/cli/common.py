@@ -1,0 +1,99 @@
+"""What the commands share: query loading, opening pools and models, progress, errors."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from pydantic import ValidationError
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from benchagent.config import ROLES, Settings
+from benchagent.models import ModelConfig, RoleModels
+from benchagent.pool import Pool, default_starter_pool
+from benchagent.records import Query, SampleOutcome
+from benchagent.store import RunStore
+from benchagent.trace import Trace, UsageTotals
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+class UserError(Exception):
+    """Bad input from the user; printed as one line."""
+
+
+def load_query(text_or_path: str, size: int | None) -> Query:
+    path = Path(text_or_path)
+    if text_or_path.endswith(".json") or path.is_file():
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            query = Query.model_validate(data)
+        except FileNotFoundError as exc:
+            raise UserError(f"query file not found: {path}") from exc
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise UserError(f"cannot read query file {path}: {exc}") from exc
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "root"
+            raise UserError(f"invalid query file {path}: {where}: {first['msg']}") from exc
+    else:
+        slug = re.sub(r"[^a-z0-9]+", "-", text_or_path.lower()).strip("-")[:40] or "query"
+        query = Query(id=slug, description=text_or_path)
+    return query.model_copy(update={"target_size": size}) if size else query
+
+
+def open_pool(settings: Settings) -> Pool:
+    paths = settings.pools or [default_starter_pool()]
+    pool = Pool.load(paths)
+    if pool.warnings:
+        err.print(f"[yellow]pool: skipped {len(pool.warnings)} bad file(s) or sample(s); "
+                  f"first: {pool.warnings[0]}[/]")
+    if not pool.cards:
+        raise UserError("the pool holds no usable dataset: " + ", ".join(map(str, paths)))
+    return pool
+
+
+def trace_for(store: RunStore) -> Trace:
+    """A trace appending to the run's trace.jsonl, continuing the manifest's usage totals."""
+    totals = {role: UsageTotals(**data) for role, data in store.manifest.get("usage", {}).items()}
+    return Trace(path=store.path("trace.jsonl"), by_role=totals)
+
+
+def open_models(settings: Settings, trace: Trace, store: RunStore) -> RoleModels:
+    configs: dict[str, ModelConfig | None] = {role: settings.model_for(role) for role in ROLES}
+    cache = (settings.cache_dir / "responses.sqlite" if settings.cache_dir
+             else store.path("cache/responses.sqlite"))
+    return RoleModels(configs, trace, cache)
+
+
+@contextlib.contextmanager
+def progress_bar(total: int, done: int) -> Iterator[Callable[[SampleOutcome], None]]:
+    """Accepted samples against the target, with rejected count and ETA, on stderr."""
+    columns = (TextColumn("[bold]samples"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("rejected {task.fields[rejected]}"), TimeRemainingColumn())
+    with Progress(*columns, console=err, disable=not sys.stderr.isatty() and
+                  not os.environ.get("BENCHAGENT_PROGRESS")) as progress:
+        task = progress.add_task("samples", total=total, completed=done, rejected=0)
+        rejected = 0
+
+        def tick(outcome: SampleOutcome) -> None:
+            nonlocal rejected
+            if outcome.accepted:
+                progress.advance(task)
+            else:
+                rejected += 1
+                progress.update(task, rejected=rejected)
+
+        yield tick
+
+
+def default_run_dir(query: Query) -> Path:
+    return Path("runs") / f"{query.id}-{time.strftime('%Y%m%d-%H%M%S')}"

@@ -1,0 +1,59 @@
+"""The `benchagent` command: every user-facing error is one line, with no traceback."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+import typer
+
+from benchagent.cli import build, models_cmd, show
+from benchagent.cli.common import UserError, err
+from benchagent.config import ConfigError
+from benchagent.models import ModelError
+from benchagent.planner import PlanningError
+from benchagent.pool import PoolError
+from benchagent.store import RunError
+
+app = typer.Typer(help="Build verified evaluation benchmarks from a plain-language request.",
+                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app.command()(build.build)
+app.command()(build.plan)
+app.command()(build.resume)
+app.command()(show.show)
+app.command()(models_cmd.models)
+
+_EXPECTED = (UserError, ConfigError, ModelError, PlanningError, PoolError, RunError)
+
+
+def run() -> None:
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    debug = bool(os.environ.get("BENCHAGENT_DEBUG"))
+    try:
+        app(standalone_mode=False)
+    except _EXPECTED as exc:
+        if debug:
+            raise
+        err.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted: `benchagent resume RUN_DIR` continues where it stopped")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if debug:
+            raise
+        err.print(f"[red]error:[/] unexpected {type(exc).__name__}: {exc} "
+                  f"(set BENCHAGENT_DEBUG=1 for the traceback)", soft_wrap=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    run()

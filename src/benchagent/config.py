@@ -1,0 +1,88 @@
+"""Settings: `benchagent.toml` (or --config) merged under the command-line flags."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from benchagent.models.spec import ModelConfig, parse_model_spec
+
+Role = Literal["design", "grounding", "allocation", "executor", "verifier", "judge"]
+ROLES: tuple[Role, ...] = ("design", "grounding", "allocation", "executor", "verifier", "judge")
+CONFIG_NAME = "benchagent.toml"
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message is one line for the user."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    size: int | None = Field(default=None, ge=1)
+    pools: list[Path] = Field(default_factory=list)
+    seed: int = 0
+    concurrency: int = Field(default=4, ge=1, le=256)
+    model: str | None = None  # default for every role: a spec or a name from `models`
+    base_url: str | None = None
+    roles: dict[Role, str] = Field(default_factory=dict)
+    models: dict[str, ModelConfig] = Field(default_factory=dict)
+    oversample: float = Field(default=1.25, ge=1.0, le=5.0)
+    max_subtasks: int = Field(default=4, ge=1, le=12)
+    cache_dir: Path | None = None  # model response cache; default: inside the run directory
+
+    def model_for(self, role: Role) -> ModelConfig | None:
+        """The model bound to `role`, or None when the rules policy runs."""
+        ref = self.roles.get(role, self.model)
+        if ref is None or ref == "rules":
+            return None
+        if ref in self.models:
+            return self.models[ref]
+        try:
+            return parse_model_spec(ref, base_url=self.base_url)
+        except ValueError as exc:
+            raise ConfigError(f"role {role}: {exc}") from exc
+
+    def public(self) -> dict[str, Any]:
+        """What goes into the manifest: everything here is safe to write (no keys exist here)."""
+        return self.model_dump(mode="json")
+
+
+def load_settings(config_path: Path | None, overrides: dict[str, Any]) -> Settings:
+    """Settings from the config file (if any) with non-None `overrides` on top."""
+    data: dict[str, Any] = {}
+    path = config_path or (Path.cwd() / CONFIG_NAME)
+    if config_path is not None and not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    if path.is_file():
+        data = _read_toml(path)
+    for key, value in overrides.items():
+        if value is None or value == [] or value == {}:
+            continue
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigError(f"invalid setting {where}: {first['msg']}") from exc
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read config {path}: {exc}") from exc
+    data = dict(raw.get("build", {}))
+    for key in ("roles", "models"):
+        if key in raw:
+            data[key] = raw[key]
+    if "pools" in data:
+        data["pools"] = [(path.parent / p).resolve() for p in data["pools"]]
+    return data

@@ -1,0 +1,1 @@
+"""Executor: per-sample transformation, verification, replenishment, and assembly."""

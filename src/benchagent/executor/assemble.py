@@ -1,0 +1,76 @@
+"""The benchmark stage: the accepted samples that fill each quota, and the benchmark's card."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from benchagent.records import Allocation, BenchmarkSample, Query, SampleOutcome
+
+
+@dataclass
+class Shortfall:
+    subtask: str
+    dataset_id: str
+    quota: int
+    accepted: int
+    cause: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"subtask": self.subtask, "dataset_id": self.dataset_id, "quota": self.quota,
+                "accepted": self.accepted, "missing": self.quota - self.accepted,
+                "cause": self.cause}
+
+
+@dataclass
+class Assembly:
+    samples: list[BenchmarkSample] = field(default_factory=list)
+    shortfalls: list[Shortfall] = field(default_factory=list)
+
+
+def assemble(allocation: Allocation, accepted: list[SampleOutcome],
+             rejected: list[SampleOutcome]) -> Assembly:
+    """Per pair, the first `quota` accepted samples by rank; pairs in allocation order."""
+    by_pair: dict[tuple[str, str], dict[str, SampleOutcome]] = {}
+    for outcome in accepted:  # keyed, so a duplicate line can never duplicate a sample
+        by_pair.setdefault((outcome.subtask, outcome.dataset_id), {})[outcome.key] = outcome
+    result = Assembly()
+    for q in allocation.quotas:
+        mine = sorted(by_pair.get((q.subtask, q.dataset_id), {}).values(), key=lambda o: o.rank)
+        chosen = [o.sample for o in mine[:q.quota] if o.sample is not None]
+        result.samples.extend(chosen)
+        if len(chosen) < q.quota:
+            result.shortfalls.append(Shortfall(q.subtask, q.dataset_id, q.quota, len(chosen),
+                                               _cause(q.subtask, q.dataset_id, q.capacity,
+                                                      rejected)))
+    return result
+
+
+def _cause(subtask: str, dataset_id: str, capacity: int, rejected: list[SampleOutcome]) -> str:
+    mine = [o for o in rejected if o.subtask == subtask and o.dataset_id == dataset_id]
+    reasons: Counter[str] = Counter()
+    for o in mine:
+        failed = next((c for c in o.checks if not c.passed), None)
+        if failed:
+            reasons[f"{failed.check}: {failed.reason}"[:120]] += 1
+    top = "; ".join(f"{n}× {r}" for r, n in reasons.most_common(3))
+    return (f"source exhausted: {capacity} candidates, {len(mine)} rejected"
+            + (f" ({top})" if top else ""))
+
+
+def render_card(query: Query, samples: list[BenchmarkSample], shortfalls: list[Shortfall],
+                models: dict[str, str]) -> str:
+    by_subtask = Counter(s.subtask for s in samples)
+    by_source = Counter(s.provenance.source_dataset_name for s in samples)
+    by_type = Counter(s.answer_type.value for s in samples)
+    lines = [f"# Benchmark card: {query.id}", "", f"> {query.description}", "",
+             f"{len(samples)} items (target {query.target_size}).", "", "## Subtasks", ""]
+    lines += [f"- {name}: {n}" for name, n in by_subtask.items()]
+    lines += ["", "## Sources", ""] + [f"- {name}: {n}" for name, n in by_source.most_common()]
+    lines += ["", "## Answer types", ""] + [f"- {t}: {n}" for t, n in by_type.most_common()]
+    lines += ["", "## Models by role", ""] + [f"- {r}: {m}" for r, m in models.items()]
+    if shortfalls:
+        lines += ["", "## Shortfall", ""]
+        lines += [f"- {s.subtask} from {s.dataset_id}: {s.accepted}/{s.quota}; {s.cause}"
+                  for s in shortfalls]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,53 @@
+"""The instruction shown before every item of a subtask (rules template, or the executor model)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from benchagent.models import ModelClient, StructuredOutputError
+from benchagent.prompts import render
+from benchagent.records import AnswerType, Subtask
+from benchagent.store import RunStore
+
+INSTRUCTIONS = "samples/instructions.json"
+
+_TEMPLATES = {
+    AnswerType.multiple_choice: "Answer the question by choosing exactly one of the options. "
+                                "Reply with the text of the option only.",
+    AnswerType.yes_no: "Answer the question with yes or no only.",
+    AnswerType.number: "Answer the question with a number only.",
+    AnswerType.short_text: "Answer the question with a short phrase only.",
+    AnswerType.free_form: "Answer the question in a few sentences.",
+}
+
+
+class InstructionOutput(BaseModel):
+    instruction: str = Field(min_length=10, max_length=600)
+
+
+def rules_instruction(subtask: Subtask) -> str:
+    return _TEMPLATES[subtask.answer_type]
+
+
+def _llm_instruction(client: ModelClient, subtask: Subtask, seed: int) -> str:
+    prompt = render("instruction_user.j2", subtask=subtask)
+    try:
+        out = client.generate([{"role": "user", "content": prompt}], InstructionOutput,
+                              role="executor", seed=seed, max_tokens=200)
+    except StructuredOutputError as exc:
+        client.trace.decision(role="executor", outcome="fallback", error=str(exc))
+        return rules_instruction(subtask)
+    return f"{out.instruction.strip()} {rules_instruction(subtask)}"
+
+
+def instructions_for(store: RunStore, subtasks: list[Subtask], client: ModelClient | None,
+                     seed: int) -> dict[str, str]:
+    """One instruction per subtask, kept in the run so that a resumed run reuses it."""
+    path = store.path(INSTRUCTIONS)
+    known: dict[str, str] = store.read_json(INSTRUCTIONS) if path.exists() else {}
+    for subtask in subtasks:
+        if subtask.name not in known:
+            known[subtask.name] = (rules_instruction(subtask) if client is None
+                                   else _llm_instruction(client, subtask, seed))
+    store.write_json(INSTRUCTIONS, known)
+    return known

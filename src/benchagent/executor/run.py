@@ -1,0 +1,89 @@
+"""Execution: every allocated pair draws candidates in a fixed order until its quota is verified.
+
+Outcomes are appended (and synced) to samples/accepted.jsonl and samples/rejected.jsonl as
+they come, so a killed run resumes where it stopped: a processed candidate is never redone.
+Candidates are submitted in rank order and the final benchmark takes, per pair, the first
+`quota` accepted by rank, so the result does not depend on when a run was killed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+
+from benchagent.executor.sample import PairJob, process_candidate
+from benchagent.records import SampleOutcome, SourceSample
+from benchagent.store import JsonlAppender
+
+ACCEPTED = "samples/accepted.jsonl"
+REJECTED = "samples/rejected.jsonl"
+
+Pair = tuple[str, str]
+ProgressFn = Callable[[SampleOutcome], None]
+
+
+@dataclass
+class PairState:
+    job: PairJob
+    quota: int
+    queue: list[tuple[int, SourceSample]]  # (rank, sample) not processed yet, in rank order
+    accepted: int = 0
+    in_flight: int = 0
+    rejected: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+    def wants_more(self, oversample: float) -> bool:
+        missing = self.quota - self.accepted
+        headroom = math.ceil(max(missing, 0) * (oversample - 1.0))
+        return bool(self.queue) and self.accepted + self.in_flight < self.quota + headroom \
+            and missing > 0
+
+
+def execute(pairs: dict[Pair, PairState], accepted_out: JsonlAppender,
+            rejected_out: JsonlAppender, concurrency: int, oversample: float,
+            on_outcome: ProgressFn | None = None) -> None:
+    futures: dict[Future[SampleOutcome], Pair] = {}
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sample") as pool:
+        while True:
+            _fill(pairs, futures, pool, concurrency, oversample)
+            if not futures:
+                return
+            done, _ = wait(futures, return_when=FIRST_COMPLETED)
+            for future in done:
+                pair = futures.pop(future)
+                outcome = future.result()
+                _record(pairs[pair], outcome, accepted_out, rejected_out)
+                if on_outcome:
+                    on_outcome(outcome)
+
+
+def _fill(pairs: dict[Pair, PairState], futures: dict[Future[SampleOutcome], Pair],
+          pool: ThreadPoolExecutor, concurrency: int, oversample: float) -> None:
+    progressed = True
+    while len(futures) < concurrency and progressed:
+        progressed = False
+        for pair, state in pairs.items():  # round-robin, so every pair streams from the start
+            if len(futures) >= concurrency:
+                break
+            if state.wants_more(oversample):
+                rank, source = state.queue.pop(0)
+                state.in_flight += 1
+                futures[pool.submit(process_candidate, source, rank, state.job)] = pair
+                progressed = True
+
+
+def _record(state: PairState, outcome: SampleOutcome, accepted_out: JsonlAppender,
+            rejected_out: JsonlAppender) -> None:
+    state.in_flight -= 1
+    row = outcome.model_dump(mode="json")
+    if outcome.accepted:
+        state.accepted += 1
+        accepted_out.append(row)
+    else:
+        state.rejected += 1
+        failed = next((c for c in outcome.checks if not c.passed), None)
+        state.reasons[failed.check if failed else "unknown"] += 1
+        rejected_out.append(row)

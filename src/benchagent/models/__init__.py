@@ -1,0 +1,82 @@
+"""Model layer: providers behind one interface, bound to roles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchagent.models.base import (
+    Completion,
+    CompletionRequest,
+    Message,
+    ModelError,
+    Provider,
+    TransientModelError,
+)
+from benchagent.models.cache import ResponseCache
+from benchagent.models.client import ModelClient, StructuredOutputError, parse_structured
+from benchagent.models.mock import MockProvider, MockRule
+from benchagent.models.spec import ModelConfig, parse_model_spec
+from benchagent.trace import Trace
+
+__all__ = [
+    "Completion",
+    "CompletionRequest",
+    "Message",
+    "MockProvider",
+    "MockRule",
+    "ModelClient",
+    "ModelConfig",
+    "ModelError",
+    "Provider",
+    "ResponseCache",
+    "RoleModels",
+    "StructuredOutputError",
+    "TransientModelError",
+    "make_provider",
+    "parse_model_spec",
+    "parse_structured",
+]
+
+
+def make_provider(cfg: ModelConfig) -> Provider:
+    if cfg.provider == "mock":
+        return MockProvider(cfg)
+    if cfg.provider == "openai":
+        from benchagent.models.openai_provider import OpenAIProvider
+
+        return OpenAIProvider(cfg)
+    from benchagent.models.local_provider import LocalProvider
+
+    return LocalProvider(cfg)
+
+
+class RoleModels:
+    """role → ModelClient (or None: the rules policy). Roles bound to one config share a client,
+    so they share its concurrency limit, and a local model is loaded once."""
+
+    def __init__(self, configs: dict[str, ModelConfig | None], trace: Trace,
+                 cache_path: Path | None,
+                 providers: dict[str, Provider] | None = None) -> None:
+        self.trace = trace
+        self.cache = ResponseCache(cache_path) if cache_path else None
+        self._clients: dict[str, ModelClient | None] = {}
+        shared: dict[str, ModelClient] = {}
+        for role, cfg in configs.items():
+            if cfg is None:
+                self._clients[role] = None
+                continue
+            key = cfg.model_dump_json()
+            if key not in shared:
+                provider = (providers or {}).get(role) or make_provider(cfg)
+                shared[key] = ModelClient(provider, cfg, trace, self.cache)
+            self._clients[role] = shared[key]
+
+    def get(self, role: str) -> ModelClient | None:
+        return self._clients.get(role)
+
+    def labels(self) -> dict[str, str]:
+        return {role: (c.label if c else "rules") for role, c in self._clients.items()}
+
+    def close(self) -> None:
+        if self.cache:
+            self.cache.close()

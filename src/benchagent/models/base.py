@@ -1,0 +1,49 @@
+"""The provider interface: one raw completion call, and the errors a provider may raise."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
+
+
+@dataclass(frozen=True)
+class CompletionRequest:
+    messages: list[Message]
+    json_schema: dict[str, Any] | None = None  # ask for JSON that fits this schema
+    schema_name: str = "output"
+    temperature: float = 0.0
+    max_tokens: int = 512
+    seed: int = 0
+
+
+@dataclass
+class Completion:
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class ModelError(Exception):
+    """A model call failed for good; the message is one clear line for the user."""
+
+
+class TransientModelError(ModelError):
+    """Worth retrying: rate limit, server error, timeout, dropped connection."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Provider(Protocol):
+    """A model behind one spec. `complete` is thread-safe or guarded by the caller's limit."""
+
+    @property
+    def spec(self) -> str:
+        """Stable text naming provider and model; part of every cache key. Never a secret."""
+        ...
+
+    def complete(self, request: CompletionRequest) -> Completion: ...

@@ -1,0 +1,136 @@
+"""ModelClient: cache, concurrency limit, retries and usage around one provider, and typed output.
+
+Structured output runs: pydantic schema → JSON schema → the provider's constrained decoding →
+parse + validate (+ the caller's semantic check) → a bounded repair loop → StructuredOutputError.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from benchagent.models.base import Completion, CompletionRequest, Message, ModelError, Provider
+from benchagent.models.cache import ResponseCache, cache_key
+from benchagent.models.retry import call_with_retries
+from benchagent.models.spec import ModelConfig
+from benchagent.prompts import render
+from benchagent.trace import Trace
+
+T = TypeVar("T", bound=BaseModel)
+
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+
+
+class StructuredOutputError(ModelError):
+    """The model's output stayed invalid after every repair round."""
+
+
+class ModelClient:
+    def __init__(self, provider: Provider, cfg: ModelConfig, trace: Trace,
+                 cache: ResponseCache | None = None) -> None:
+        self.provider = provider
+        self.cfg = cfg
+        self.trace = trace
+        self.cache = cache
+        self._limit = threading.BoundedSemaphore(cfg.max_concurrency)
+
+    @property
+    def label(self) -> str:
+        return self.cfg.label
+
+    def complete(self, request: CompletionRequest, role: str) -> Completion:
+        key = cache_key(self.provider.spec, request)
+        cached = self.cache.get(key) if self.cache else None
+        if cached is not None:
+            self.trace.model_call(role=role, model=self.label, prompt_tokens=cached.prompt_tokens,
+                                  completion_tokens=cached.completion_tokens, latency_s=0.0,
+                                  cache_hit=True, cost=None)
+            return cached
+        start = time.perf_counter()
+        with self._limit:
+            completion = call_with_retries(
+                lambda: self.provider.complete(request), max_retries=self.cfg.max_retries,
+                on_retry=lambda attempt, err, delay: self.trace.write(
+                    {"event": "retry", "role": role, "model": self.label, "attempt": attempt,
+                     "error": str(err), "delay_s": round(delay, 3)}),
+            )
+        latency = time.perf_counter() - start
+        if self.cache:
+            self.cache.put(key, completion)
+        self.trace.model_call(role=role, model=self.label, prompt_tokens=completion.prompt_tokens,
+                              completion_tokens=completion.completion_tokens, latency_s=latency,
+                              cache_hit=False, cost=self._cost(completion))
+        return completion
+
+    def _cost(self, completion: Completion) -> float | None:
+        if self.cfg.price_in_per_mtok is None or self.cfg.price_out_per_mtok is None:
+            return None
+        return (completion.prompt_tokens * self.cfg.price_in_per_mtok
+                + completion.completion_tokens * self.cfg.price_out_per_mtok) / 1e6
+
+    def generate(self, messages: list[Message], schema: type[T], *, role: str,
+                 check: Callable[[T], None] | None = None, max_tokens: int = 768,
+                 seed: int = 0) -> T:
+        """A validated `schema` instance, repairing invalid output up to `repair_rounds` times.
+
+        `check` raises ValueError for output that parses but is wrong for the caller (an unknown
+        dataset id, say); that too goes through the repair loop.
+        """
+        json_schema = schema.model_json_schema()
+        conversation = list(messages)
+        errors: list[str] = []
+        for round_ in range(self.cfg.repair_rounds + 1):
+            request = CompletionRequest(messages=conversation, json_schema=json_schema,
+                                        schema_name=schema.__name__, max_tokens=max_tokens,
+                                        seed=seed)
+            text = self.complete(request, role).text
+            try:
+                value = parse_structured(text, schema)
+                if check is not None:
+                    check(value)
+            except ValueError as exc:  # ValidationError is a ValueError
+                errors.append(_short_error(exc))
+                conversation = [*conversation, {"role": "assistant", "content": text},
+                                {"role": "user", "content": render(
+                                    "repair.j2", error=errors[-1],
+                                    schema=json.dumps(json_schema))}]
+                continue
+            self.trace.decision(role=role, outcome="repaired" if round_ else "valid",
+                                schema=schema.__name__, rounds=round_)
+            return value
+        raise StructuredOutputError(
+            f"{self.label} gave invalid {schema.__name__} output {len(errors)} times; "
+            f"last error: {errors[-1]}")
+
+
+def parse_structured(text: str, schema: type[T]) -> T:
+    """Parse model text as `schema`, tolerating code fences and prose around one JSON object."""
+    candidate = text.strip()
+    fenced = _FENCE.search(candidate)
+    if fenced:
+        candidate = fenced.group(1).strip()
+    if not candidate.startswith(("{", "[")):
+        start = candidate.find("{")
+        end = candidate.rfind("}")
+        if start < 0 or end <= start:
+            raise ValueError("the answer holds no JSON object")
+        candidate = candidate[start:end + 1]
+    try:
+        data: Any = json.loads(candidate)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid JSON: {exc.msg} at char {exc.pos}") from exc
+    return schema.model_validate(data)
+
+
+def _short_error(exc: ValueError) -> str:
+    if isinstance(exc, ValidationError):
+        parts = [f"{'.'.join(str(p) for p in e['loc']) or 'root'}: {e['msg']}"
+                 for e in exc.errors()[:5]]
+        return "; ".join(parts)
+    return str(exc).splitlines()[0][:300]

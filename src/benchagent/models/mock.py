@@ -1,0 +1,137 @@
+"""The mock provider: deterministic, schema-aware and scriptable. Every unit test uses it.
+
+Without a script it answers every schema request with a valid instance of that schema, built
+deterministically from the request (strings reuse words of the last user message so that
+downstream search still has something to hold on to). A script is a list of rules tried in
+order; the first whose `match` substring occurs in the conversation (and has `times` left)
+answers with its `response` (text as is, or a JSON value serialised).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+from benchagent.models.base import Completion, CompletionRequest, ModelError
+from benchagent.models.spec import ModelConfig
+
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
+
+
+class MockRule:
+    def __init__(self, match: str = "", response: Any = None, times: int | None = None) -> None:
+        self.match = match
+        self.response = response
+        self.times = times
+
+    def take(self, conversation: str) -> Any | None:
+        if self.match not in conversation or self.times == 0:
+            return None
+        if self.times is not None:
+            self.times -= 1
+        return self.response
+
+
+class MockProvider:
+    def __init__(self, cfg: ModelConfig | None = None, rules: list[MockRule] | None = None) -> None:
+        self._rules = list(rules or [])
+        name = ""
+        if cfg is not None and cfg.model:
+            self._rules = _load_script(Path(cfg.model)) + self._rules
+            name = Path(cfg.model).name
+        self._name = name
+        self._lock = threading.Lock()
+        self.calls: list[CompletionRequest] = []
+
+    @property
+    def spec(self) -> str:
+        return f"mock:{self._name}" if self._name else "mock"
+
+    def complete(self, request: CompletionRequest) -> Completion:
+        conversation = "\n".join(m["content"] for m in request.messages)
+        with self._lock:
+            self.calls.append(request)
+            taken = (rule.take(conversation) for rule in self._rules)
+            scripted = next((r for r in taken if r is not None), None)
+        if scripted is not None:
+            text = scripted if isinstance(scripted, str) else json.dumps(scripted)
+        elif request.json_schema is not None:
+            text = json.dumps(instance_of(request.json_schema, _seed_words(request)))
+        else:
+            text = "mock answer"
+        return Completion(text=text, prompt_tokens=len(conversation.split()),
+                          completion_tokens=len(text.split()))
+
+
+def _load_script(path: Path) -> list[MockRule]:
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        return [MockRule(**item) for item in raw]
+    except (OSError, ValueError, TypeError) as exc:
+        raise ModelError(f"cannot read mock script {path}: {exc}") from exc
+
+
+class _Words:
+    """A deterministic stream of words taken from the prompt."""
+
+    def __init__(self, words: list[str], seed: int) -> None:
+        self.words = words or ["mock"]
+        self.i = seed % len(self.words)
+
+    def take(self, n: int) -> str:
+        out = [self.words[(self.i + k) % len(self.words)] for k in range(n)]
+        self.i = (self.i + n) % len(self.words)
+        return " ".join(out)
+
+
+def _seed_words(request: CompletionRequest) -> _Words:
+    user = [m["content"] for m in request.messages if m["role"] == "user"]
+    text = user[-1] if user else ""
+    digest = hashlib.sha256(text.encode()).digest()
+    return _Words(_WORD.findall(text)[:200], int.from_bytes(digest[:4], "big"))
+
+
+def instance_of(schema: dict[str, Any], words: _Words | None = None,
+                defs: dict[str, Any] | None = None) -> Any:
+    """A valid instance of a JSON schema (the subset pydantic emits)."""
+    words = words or _Words([], 0)
+    defs = defs if defs is not None else schema.get("$defs", {})
+    if "$ref" in schema:
+        return instance_of(defs[schema["$ref"].rsplit("/", 1)[-1]], words, defs)
+    for key in ("anyOf", "oneOf", "allOf"):
+        if key in schema:
+            options = [s for s in schema[key] if s.get("type") != "null"] or schema[key]
+            return instance_of(options[0], words, defs)
+    if "const" in schema:
+        return schema["const"]
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "default" in schema and schema.get("type") != "object":
+        return schema["default"]
+    return _typed_instance(schema, words, defs)
+
+
+def _typed_instance(schema: dict[str, Any], words: _Words, defs: dict[str, Any]) -> Any:
+    kind = schema.get("type", "object")
+    if kind == "object":
+        props = schema.get("properties", {})
+        return {name: instance_of(sub, words, defs) for name, sub in props.items()}
+    if kind == "array":
+        count = max(schema.get("minItems", 1), 1)
+        count = min(count, schema.get("maxItems", count))
+        return [instance_of(schema.get("items", {}), words, defs) for _ in range(count)]
+    if kind == "boolean":
+        return True
+    if kind in ("integer", "number"):
+        low = schema.get("minimum", schema.get("exclusiveMinimum", 0))
+        value = max(low, 1) if schema.get("maximum", 1) >= 1 else low
+        return int(value) if kind == "integer" else float(value)
+    if kind == "null":
+        return None
+    text = words.take(6)
+    max_len = schema.get("maxLength")
+    return text[:max_len] if max_len else text

@@ -1,0 +1,46 @@
+"""How a model is named and configured: `ModelConfig`, parsed from a spec or a config table."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ProviderName = Literal["mock", "openai", "local"]
+
+
+class ModelConfig(BaseModel):
+    """One model endpoint. Holds the *name* of the API key's variable, never the key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    provider: ProviderName
+    model: str = ""  # model id (openai), GGUF path (local), script path or "" (mock)
+    base_url: str | None = None
+    api_key_env: str = "OPENAI_API_KEY"
+    structured: Literal["auto", "json_schema", "json_object"] = "auto"
+    timeout: float = Field(default=120.0, gt=0)
+    max_concurrency: int = Field(default=4, ge=1)
+    max_retries: int = Field(default=5, ge=0)
+    repair_rounds: int = Field(default=2, ge=0)
+    n_ctx: int = Field(default=4096, ge=256)  # local only
+    price_in_per_mtok: float | None = None
+    price_out_per_mtok: float | None = None
+
+    @property
+    def label(self) -> str:
+        """Human-readable and safe to log: provider and model, no secrets."""
+        return f"{self.provider}:{self.model}" if self.model else self.provider
+
+
+def parse_model_spec(spec: str, base_url: str | None = None) -> ModelConfig:
+    """`mock`, `mock:SCRIPT.json`, `openai:MODEL`, `local:PATH.gguf`."""
+    provider, _, rest = spec.partition(":")
+    if provider not in ("mock", "openai", "local"):
+        raise ValueError(
+            f"unknown model spec {spec!r}: use mock, mock:SCRIPT.json, openai:MODEL "
+            "or local:PATH.gguf"
+        )
+    if provider in ("openai", "local") and not rest:
+        raise ValueError(f"model spec {spec!r} needs a model after the colon")
+    return ModelConfig(provider=provider, model=rest, base_url=base_url)  # type: ignore[arg-type]

@@ -1,0 +1,39 @@
+"""Media operators: files copied into the run, content-addressed."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+from typing import Any
+
+from benchagent.operators.registry import OpContext, Operator, OperatorError, SampleState, register
+
+
+def store_media(src: Path, run_dir: Path) -> str:
+    """Copy `src` to media/<sha256>.<ext> (once) and return the path relative to the run."""
+    try:
+        data = src.read_bytes()
+    except OSError as exc:
+        raise OperatorError(f"cannot read media file {src.name}: {exc.strerror}") from exc
+    rel = f"media/{hashlib.sha256(data).hexdigest()[:32]}{src.suffix.lower()}"
+    dest = run_dir / rel
+    if not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_suffix(dest.suffix + ".tmp")
+        shutil.copyfile(src, tmp)
+        tmp.replace(dest)
+    return rel
+
+
+def attach_media(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleState:
+    images = [store_media(Path(p), ctx.run_dir) for p in state.images]
+    audio = [store_media(Path(p), ctx.run_dir) for p in state.audio]
+    return state.model_copy(update={"images": images, "audio": audio})
+
+
+register(Operator(
+    name="attach_media",
+    description="Copy the sample's image and audio files into the run's media folder.",
+    requires=frozenset(), produces=frozenset(), fn=attach_media, cost_class="cpu",
+))

@@ -1,0 +1,110 @@
+"""The operator registry: typed transformations of a sample's state, and plan type-checking."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from benchagent.records import AnswerType, DatasetCard, FieldRole, PlanStep, SourceSample
+
+
+class SampleState(BaseModel):
+    """A sample on its way from source to benchmark; operators read and update it."""
+
+    question: str = ""
+    context: str = ""
+    options: list[str] = Field(default_factory=list)
+    answer: str = ""
+    answer_aliases: list[str] = Field(default_factory=list)
+    answer_type: AnswerType = AnswerType.free_form
+    instruction: str = ""
+    images: list[str] = Field(default_factory=list)  # relative to the run directory once attached
+    audio: list[str] = Field(default_factory=list)
+    dialog: list[str] = Field(default_factory=list)
+
+    def roles(self) -> set[FieldRole]:
+        present = {
+            FieldRole.question: bool(self.question), FieldRole.context: bool(self.context),
+            FieldRole.options: bool(self.options), FieldRole.answer: bool(self.answer),
+            FieldRole.image: bool(self.images), FieldRole.audio: bool(self.audio),
+            FieldRole.dialog: bool(self.dialog), FieldRole.instruction: bool(self.instruction),
+        }
+        return {role for role, ok in present.items() if ok}
+
+
+@dataclass
+class OpContext:
+    """What an operator may use besides the state: the source, its dataset, a seeded rng."""
+
+    source: SourceSample
+    card: DatasetCard
+    answer_space: list[str]
+    rng: random.Random
+    run_dir: Path
+    source_root: Path | None = None
+
+
+class OperatorError(Exception):
+    """An operator could not transform this sample; the sample is rejected with this reason."""
+
+
+OpFn = Callable[[SampleState, OpContext, dict[str, Any]], SampleState]
+
+
+@dataclass(frozen=True)
+class Operator:
+    name: str
+    description: str
+    requires: frozenset[FieldRole]
+    produces: frozenset[FieldRole]
+    fn: OpFn
+    params: dict[str, str] = field(default_factory=dict)  # name -> type, for planners and docs
+    calls_model: bool = False
+    cost_class: Literal["cheap", "cpu", "model"] = "cheap"
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "description": self.description,
+                "requires": sorted(r.value for r in self.requires),
+                "produces": sorted(r.value for r in self.produces), "params": self.params,
+                "calls_model": self.calls_model, "cost_class": self.cost_class}
+
+
+REGISTRY: dict[str, Operator] = {}
+
+
+def register(op: Operator) -> Operator:
+    REGISTRY[op.name] = op
+    return op
+
+
+def get_operator(name: str) -> Operator:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise OperatorError(f"unknown operator {name!r}") from None
+
+
+def type_check(plan: list[PlanStep], available: set[FieldRole],
+               needed: set[FieldRole]) -> list[str]:
+    """Reasons the plan does not type-check (empty when it does)."""
+    problems: list[str] = []
+    have = set(available)
+    for i, step in enumerate(plan):
+        op = REGISTRY.get(step.operator)
+        if op is None:
+            problems.append(f"step {i + 1}: unknown operator {step.operator!r}")
+            continue
+        missing = op.requires - have
+        if missing:
+            names = ", ".join(sorted(m.value for m in missing))
+            problems.append(f"step {i + 1} ({op.name}): needs {names}, not present at this step")
+        have |= op.produces
+    lacking = needed - have
+    if lacking:
+        problems.append("end state lacks " + ", ".join(sorted(m.value for m in lacking)))
+    return problems

@@ -1,0 +1,180 @@
+"""Typed records that every stage reads and writes (DESIGN.md, Records)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Modality(StrEnum):
+    text = "text"
+    image = "image"
+    audio = "audio"
+
+
+class AnswerType(StrEnum):
+    multiple_choice = "multiple_choice"
+    yes_no = "yes_no"
+    number = "number"
+    short_text = "short_text"
+    free_form = "free_form"
+
+
+class FieldRole(StrEnum):
+    question = "question"
+    context = "context"
+    options = "options"
+    answer = "answer"
+    image = "image"
+    audio = "audio"
+    dialog = "dialog"
+    id = "id"
+    instruction = "instruction"
+    other = "other"
+
+
+class Query(Record):
+    id: str
+    description: str = Field(min_length=1)
+    target_size: int = Field(default=40, ge=1)
+
+
+# ---------------------------------------------------------------- pool
+
+
+class DatasetCard(Record):
+    """What a dataset holds, in terms the planner can reason about."""
+
+    id: str
+    name: str
+    format: Literal["general-bench", "bigbench", "starter", "jsonl"]
+    source: str  # path of the data file, as given to the pool
+    description: str = ""
+    tasks: list[str] = Field(default_factory=list)
+    domain: str = ""
+    modalities_in: list[Modality] = Field(default_factory=lambda: [Modality.text])
+    modalities_out: list[Modality] = Field(default_factory=lambda: [Modality.text])
+    fields: dict[FieldRole, str] = Field(default_factory=dict)  # role -> dotted path
+    answer_type: AnswerType = AnswerType.free_form
+    answer_vocab: list[str] = Field(default_factory=list)
+    size: int = 0
+    language: str = "en"
+    license: str = ""
+    citation: str = ""
+
+    def search_text(self) -> str:
+        roles = " ".join(r.value for r in self.fields)
+        mods = " ".join(m.value for m in self.modalities_in)
+        return " ".join(
+            [self.name, self.name, self.description, " ".join(self.tasks), self.domain,
+             self.answer_type.value.replace("_", " "), roles, mods]
+        )
+
+
+class SourceSample(Record):
+    """One sample of a pool dataset, its fields resolved by role."""
+
+    dataset_id: str
+    source_id: str
+    question: str = ""
+    context: str = ""
+    options: list[str] = Field(default_factory=list)
+    answer: str = ""
+    answer_aliases: list[str] = Field(default_factory=list)
+    images: list[str] = Field(default_factory=list)  # absolute, already confined to the root
+    audio: list[str] = Field(default_factory=list)
+    dialog: list[str] = Field(default_factory=list)
+    instruction: str = ""
+
+
+# ---------------------------------------------------------------- planner
+
+
+class Subtask(Record):
+    name: str = Field(min_length=1, max_length=80)
+    description: str = Field(min_length=1)
+    capability: str = ""
+    modalities: list[Modality] = Field(default_factory=lambda: [Modality.text])
+    answer_type: AnswerType = AnswerType.multiple_choice
+    difficulty: Literal["easy", "medium", "hard"] = "medium"
+
+
+class PlanStep(Record):
+    operator: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class Grounding(Record):
+    subtask: str
+    dataset_id: str
+    score: float
+    reason: str
+    plan: list[PlanStep]
+
+
+class Quota(Record):
+    subtask: str
+    dataset_id: str
+    quota: int = Field(ge=0)
+    capacity: int = Field(ge=0)
+
+
+class Allocation(Record):
+    target_size: int
+    quotas: list[Quota]
+    notes: list[str] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------- samples
+
+
+class Media(Record):
+    kind: Modality
+    path: str  # relative to the run directory
+
+
+class Provenance(Record):
+    source_dataset: str
+    source_dataset_name: str
+    source_id: str
+    license: str = ""
+    operators: list[PlanStep] = Field(default_factory=list)
+    models: list[str] = Field(default_factory=list)
+
+
+class BenchmarkSample(Record):
+    id: str
+    subtask: str
+    instruction: str = ""
+    question: str
+    context: str = ""
+    options: list[str] = Field(default_factory=list)
+    answer: str
+    answer_type: AnswerType
+    media: list[Media] = Field(default_factory=list)
+    provenance: Provenance
+
+
+class CheckResult(Record):
+    check: str
+    passed: bool
+    reason: str = ""
+
+
+class SampleOutcome(Record):
+    """One processed candidate: accepted or rejected, with every check it went through."""
+
+    key: str  # subtask|dataset|source_id: never processed twice
+    subtask: str
+    dataset_id: str
+    source_id: str
+    rank: int  # position of the source sample in the pair's candidate order
+    accepted: bool
+    sample: BenchmarkSample | None = None
+    checks: list[CheckResult] = Field(default_factory=list)

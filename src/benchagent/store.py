@@ -1,0 +1,201 @@
+"""The run directory: atomic writes, the manifest with stage status and input hashes, resume."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+MANIFEST = "manifest.json"
+STAGES = ("design", "grounding", "allocation", "execution", "benchmark")
+
+
+class RunError(Exception):
+    """The run directory cannot be used; one line for the user."""
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+def hash_of(*parts: Any) -> str:
+    blob = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.exists() else "missing"
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Every complete line; a torn last line (a kill mid-write) is dropped."""
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            continue
+    return rows
+
+
+def truncate_torn_tail(path: Path) -> None:
+    """Cut anything after the last newline, so appends start on a fresh line."""
+    if not path.exists():
+        return
+    data = path.read_bytes()
+    cut = data.rfind(b"\n") + 1
+    if cut != len(data):
+        with path.open("r+b") as fh:
+            fh.truncate(cut)
+
+
+class JsonlAppender:
+    """Appends one JSON object per line and syncs it, so an accepted sample survives a kill."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        truncate_torn_tail(path)
+        self._fh: TextIO = path.open("a", encoding="utf-8")
+
+    def append(self, row: dict[str, Any]) -> None:
+        self._fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+        self._fh.flush()
+        os.fsync(self._fh.fileno())
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+class RunStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.manifest: dict[str, Any] = {}
+        self._lock_fh: TextIO | None = None
+
+    # ------------------------------------------------------------ lifecycle
+
+    @classmethod
+    def create(cls, root: Path, query: dict[str, Any], settings: dict[str, Any]) -> RunStore:
+        if (root / MANIFEST).exists():
+            raise RunError(f"{root} already holds a run: use `benchagent resume {root}`")
+        root.mkdir(parents=True, exist_ok=True)
+        store = cls(root)
+        store.lock()
+        store.manifest = {
+            "version": 1, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "query": query,
+            "settings": settings, "stages": {s: {"status": "pending"} for s in STAGES},
+            "counts": {}, "usage": {}, "shortfall": [], "subtasks": [],
+        }
+        store.save()
+        return store
+
+    @classmethod
+    def open(cls, root: Path) -> RunStore:
+        path = root / MANIFEST
+        if not path.is_file():
+            raise RunError(f"{root} is not a run directory (no {MANIFEST})")
+        store = cls(root)
+        try:
+            store.manifest = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise RunError(f"cannot read {path}: {exc}") from exc
+        return store
+
+    def lock(self) -> None:
+        """Hold an exclusive lock for this process, so two builds never share a run."""
+        self._lock_fh = (self.root / ".lock").open("w")
+        try:
+            fcntl.flock(self._lock_fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise RunError(f"{self.root} is in use by another benchagent process") from exc
+
+    def save(self) -> None:
+        atomic_write_json(self.root / MANIFEST, self.manifest)
+
+    # ------------------------------------------------------------ files
+
+    def path(self, rel: str) -> Path:
+        return self.root / rel
+
+    def write_json(self, rel: str, data: Any) -> None:
+        atomic_write_json(self.root / rel, data)
+
+    def read_json(self, rel: str) -> Any:
+        path = self.root / rel
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise RunError(f"{path} is missing") from exc
+        except json.JSONDecodeError as exc:
+            raise RunError(f"{path} is not valid JSON: {exc.msg} (line {exc.lineno})") from exc
+
+    # ------------------------------------------------------------ stages
+
+    def stage(self, name: str) -> dict[str, Any]:
+        stages: dict[str, dict[str, Any]] = self.manifest["stages"]
+        return stages.setdefault(name, {"status": "pending"})
+
+    def is_done(self, name: str, input_hash: str) -> bool:
+        info = self.stage(name)
+        return info.get("status") == "done" and info.get("input_hash") == input_hash
+
+    def start(self, name: str, input_hash: str) -> bool:
+        """Mark `name` running; True when it continues earlier work on the same inputs."""
+        info = self.stage(name)
+        continuing = info.get("input_hash") == input_hash and info.get("status") == "running"
+        info.update(status="running", input_hash=input_hash,
+                    started=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+        info.pop("error", None)
+        self.save()
+        return continuing
+
+    def finish(self, name: str, **extra: Any) -> None:
+        self.stage(name).update(status="done", finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                                **extra)
+        self.save()
+
+    def fail(self, name: str, error: str) -> None:
+        self.stage(name).update(status="failed", error=error)
+        self.save()
+
+    def reset_after(self, name: str) -> None:
+        """Downstream stages of `name` are stale."""
+        for later in STAGES[STAGES.index(name) + 1:]:
+            self.stage(later)["status"] = "pending"
+        self.save()
+
+
+@contextlib.contextmanager
+def appenders(*paths: Path) -> Iterator[list[JsonlAppender]]:
+    opened = [JsonlAppender(p) for p in paths]
+    try:
+        yield opened
+    finally:
+        for a in opened:
+            a.close()

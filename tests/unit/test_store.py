@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchagent.store import JsonlAppender, RunError, RunStore, atomic_write_text, read_jsonl
+
+
+def test_atomic_write_leaves_no_temp_files(tmp_path: Path) -> None:
+    target = tmp_path / "a" / "b.txt"
+    atomic_write_text(target, "one")
+    atomic_write_text(target, "two")
+    assert target.read_text() == "two"
+    assert [p.name for p in target.parent.iterdir()] == ["b.txt"]
+
+
+def test_torn_last_line_is_dropped_and_cut_before_appending(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_text('{"a": 1}\n{"a": 2}\n{"a": ')
+    assert read_jsonl(path) == [{"a": 1}, {"a": 2}]
+    appender = JsonlAppender(path)
+    appender.append({"a": 3})
+    appender.close()
+    assert read_jsonl(path) == [{"a": 1}, {"a": 2}, {"a": 3}]
+
+
+def test_stage_status_and_input_hashes(tmp_path: Path) -> None:
+    store = RunStore.create(tmp_path / "run", {"id": "q"}, {})
+    assert not store.is_done("design", "h1")
+    assert store.start("design", "h1") is False
+    store.finish("design")
+    assert store.is_done("design", "h1")
+    assert not store.is_done("design", "h2")
+    reopened = RunStore.open(tmp_path / "run")
+    assert reopened.is_done("design", "h1")
+
+
+def test_create_refuses_an_existing_run(tmp_path: Path) -> None:
+    RunStore.create(tmp_path / "run", {}, {})
+    with pytest.raises(RunError, match="resume"):
+        RunStore.create(tmp_path / "run", {}, {})
+
+
+def test_open_names_what_is_wrong(tmp_path: Path) -> None:
+    with pytest.raises(RunError, match="not a run directory"):
+        RunStore.open(tmp_path)
+    (tmp_path / "manifest.json").write_text("{broken")
+    with pytest.raises(RunError, match="cannot read"):
+        RunStore.open(tmp_path)
+
+
+def test_second_process_cannot_take_the_lock(tmp_path: Path) -> None:
+    first = RunStore.create(tmp_path / "run", {}, {})
+    other = RunStore.open(tmp_path / "run")
+    with pytest.raises(RunError, match="in use"):
+        other.lock()
+    assert first.root == other.root
