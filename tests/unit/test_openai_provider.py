@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import socket
-import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
-from pathlib import Path
 from typing import Any, Literal
 
 import openai
@@ -25,9 +24,7 @@ from benchagent.models.openai_provider import (
     parse_retry_after,
 )
 from benchagent.models.spec import ModelConfig
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, home of faultserver
-from faultserver import FaultServer, example_for_schema, prompt_words
+from faultserver import FaultServer, default_responder, example_for_schema, prompt_words
 
 KEY_ENV = "BENCH_TEST_API_KEY"
 FAKE_KEY = "sk-FAKE-canary-7f3a9c-DO-NOT-LEAK"
@@ -165,6 +162,17 @@ def test_auto_mode_falls_back_to_json_object_and_remembers(
     assert server.requests[2]["response_format"]["type"] == "json_object"
 
 
+def test_auto_fallback_under_concurrent_calls(server: FaultServer,
+                                             make_provider: MakeProvider) -> None:
+    server.script(["reject_json_schema"] * 4)
+    provider = make_provider(structured="auto")
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        texts = list(pool.map(lambda _: provider.complete(STRUCTURED).text, range(8)))
+    assert all(Verdict.model_validate_json(t) for t in texts)
+    assert provider.structured_mode == "json_object"
+    assert server.requests[-1]["response_format"]["type"] == "json_object"
+
+
 def test_explicit_json_schema_mode_does_not_fall_back(server: FaultServer,
                                                       make_provider: MakeProvider) -> None:
     server.script(["reject_json_schema"])
@@ -189,7 +197,7 @@ def test_default_responder_fits_nested_pydantic_schemas() -> None:
     schema = Item.model_json_schema()
     Item.model_validate(example_for_schema(schema))
     body = {"response_format": {"type": "json_object", "schema": schema}}
-    assert json.loads(FaultServer().responder(body))["verdict"]["label"] == "yes"
+    assert json.loads(default_responder(body))["verdict"]["label"] == "yes"
 
 
 # ------------------------------------------------------------------ transient faults

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import random
 import socket
-import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -14,8 +12,6 @@ from benchagent.models.base import CompletionRequest, ModelError, TransientModel
 from benchagent.models.openai_provider import OpenAIProvider
 from benchagent.models.retry import MAX_RETRY_AFTER, backoff_delay, call_with_retries
 from benchagent.models.spec import ModelConfig
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/, home of faultserver
 from faultserver import FaultServer
 
 REQUEST = CompletionRequest(messages=[{"role": "user", "content": "say ok"}])

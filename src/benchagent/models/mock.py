@@ -4,7 +4,8 @@ Without a script it answers every schema request with a valid instance of that s
 deterministically from the request (strings reuse words of the last user message so that
 downstream search still has something to hold on to). A script is a list of rules tried in
 order; the first whose `match` substring occurs in the conversation (and has `times` left)
-answers with its `response` (text as is, or a JSON value serialised).
+answers with its `response` (text as is, or a JSON value serialised). A script file holds
+either that list, or {"latency_s": seconds every call takes, "rules": [...]}.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import hashlib
 import json
 import re
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +41,11 @@ class MockRule:
 class MockProvider:
     def __init__(self, cfg: ModelConfig | None = None, rules: list[MockRule] | None = None) -> None:
         self._rules = list(rules or [])
+        self.latency_s = 0.0
         name = ""
         if cfg is not None and cfg.model:
-            self._rules = _load_script(Path(cfg.model)) + self._rules
+            script_rules, self.latency_s = _load_script(Path(cfg.model))
+            self._rules = script_rules + self._rules
             name = Path(cfg.model).name
         self._name = name
         self._lock = threading.Lock()
@@ -53,6 +57,8 @@ class MockProvider:
 
     def complete(self, request: CompletionRequest) -> Completion:
         conversation = "\n".join(m["content"] for m in request.messages)
+        if self.latency_s:
+            time.sleep(self.latency_s)
         with self._lock:
             self.calls.append(request)
             taken = (rule.take(conversation) for rule in self._rules)
@@ -67,11 +73,13 @@ class MockProvider:
                           completion_tokens=len(text.split()))
 
 
-def _load_script(path: Path) -> list[MockRule]:
+def _load_script(path: Path) -> tuple[list[MockRule], float]:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        return [MockRule(**item) for item in raw]
-    except (OSError, ValueError, TypeError) as exc:
+        if isinstance(raw, dict):
+            return [MockRule(**item) for item in raw.get("rules", [])], float(raw["latency_s"])
+        return [MockRule(**item) for item in raw], 0.0
+    except (OSError, ValueError, TypeError, KeyError) as exc:
         raise ModelError(f"cannot read mock script {path}: {exc}") from exc
 
 

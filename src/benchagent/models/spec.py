@@ -43,4 +43,4 @@ def parse_model_spec(spec: str, base_url: str | None = None) -> ModelConfig:
         )
     if provider in ("openai", "local") and not rest:
         raise ValueError(f"model spec {spec!r} needs a model after the colon")
-    return ModelConfig(provider=provider, model=rest, base_url=base_url)  # type: ignore[arg-type]
+    return ModelConfig(provider=provider, model=rest, base_url=base_url)

@@ -79,6 +79,8 @@ def _build(path: Path, doc: dict[str, Any] | None, name: str, parent: dict[str, 
     parent = parent or {}
     keywords = as_text_list(doc.get("keywords")) + as_text_list(parent.get("keywords"))
     description = as_text(doc.get("description")) or as_text(parent.get("description"))
+    if prefix:
+        description = f"{description} Task prompt: {_clip(prefix)}".strip()
     has_scores = any(isinstance(e, dict) and e.get("target_scores") for e in examples)
     fields = {FieldRole.question: "input",
               FieldRole.answer: "target_scores" if has_scores else "target"}
@@ -93,6 +95,11 @@ def _build(path: Path, doc: dict[str, Any] | None, name: str, parent: dict[str, 
         license=LICENSE, citation=CITATION,
     )
     return LoadedDataset(card=card, samples=tuple(samples))
+
+
+def _clip(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
 
 
 def _samples(path: Path, examples: list[Any], dataset_id: str, prefix: str,

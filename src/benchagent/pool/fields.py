@@ -8,7 +8,8 @@ from typing import Any
 
 _CANDIDATES = re.compile(r"\s*The candidate choices are\s*(\[.*\])\s*\.?\s*", re.S)
 _LETTER_LINE = re.compile(r"^\s*\(?([A-Z])[.):]\s+(.+?)\s*$")
-_CHOOSE_LINE = re.compile(r"^\s*(Choose|Select|Answer with)\b[^\n]*\b[A-Z](, [A-Z])*,? (or|and) [A-Z]\b.*$")
+_CHOOSE_LINE = re.compile(
+    r"^\s*(Choose|Select|Answer with)\b[^\n]*\b[A-Z](, [A-Z])*,? (or|and) [A-Z]\b.*$")
 _LETTER_ANSWER = re.compile(r"^\s*\(?([A-Z])\)?[.)]?\s*$")
 _PLACEHOLDER = re.compile(r"<<<\s*([\w.]+)\s*>>>")
 _NUMBER = re.compile(r"^[-+]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$|^[-+]?\.\d+$")
@@ -44,8 +45,8 @@ def as_text(value: Any) -> str:
 def as_text_list(value: Any) -> list[str]:
     """A list of scalars as a list of non-empty texts; a single scalar as a one-item list."""
     items = value if isinstance(value, list) else [value]
-    out = [as_text(v) for v in items if isinstance(v, str | int | float) and not isinstance(v, bool)]
-    return [t for t in out if t]
+    scalars = [v for v in items if isinstance(v, str | int | float) and not isinstance(v, bool)]
+    return [t for t in (as_text(v) for v in scalars) if t]
 
 
 def split_candidate_choices(question: str) -> tuple[str, list[str]]:

@@ -10,8 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchagent.pool.fieldmap import FieldMap, map_from_card, map_from_profile
-
 from benchagent.pool.base import (
     LoadContext,
     LoadedDataset,
@@ -21,6 +19,7 @@ from benchagent.pool.base import (
     relpath_or_name,
     stable_id,
 )
+from benchagent.pool.fieldmap import FieldMap, map_from_card, map_from_profile
 from benchagent.pool.fields import (
     as_text,
     as_text_list,
@@ -88,6 +87,16 @@ def discover(root: Path) -> list[Path]:
     return sorted((root / "datasets").rglob(ANNOTATION))
 
 
+def load_root(root: Path, ctx: LoadContext) -> list[LoadedDataset]:
+    """Every dataset of a General-Bench (or starter) root; cards without data are reported."""
+    pool = open_pool(root, ctx)
+    files = discover(root)
+    present = {relpath_or_name(f, root) for f in files}
+    for rel in sorted(set(pool.cards) - present):
+        ctx.sink.warn(root / rel, "a dataset card names this data file, but it is missing")
+    return [ds for f in files if (ds := load_annotation(f, pool, ctx)) is not None]
+
+
 def dataset_root(json_path: Path, pool_root: Path | None) -> Path:
     """The folder a dataset's media must stay inside."""
     if pool_root is not None:
@@ -134,22 +143,26 @@ def load_annotation(
     profile = profile_answers(samples)
     samples = apply_profile(samples, profile)
     card = DatasetCard(
-        id=card_id, name=name, format=fmt,
-        source=str(json_path),
-        description=_description(raw_card, meta),
-        tasks=_tasks(raw_card, meta),
-        domain=_domain(raw_card, meta),
-        modalities_in=_modalities(meta, raw_card, fmap, "in"),
-        modalities_out=_modalities(meta, raw_card, fmap, "out"),
-        fields=fmap.card_fields(),
-        answer_type=profile.answer_type, answer_vocab=profile.vocab,
-        size=len(samples),
-        license=as_text(raw_card.get("license")) if raw_card else "",
-        citation=as_text(meta.get("data_source")),
+        id=card_id, name=name, format=fmt, source=str(json_path), fields=fmap.card_fields(),
+        answer_type=profile.answer_type, answer_vocab=profile.vocab, size=len(samples),
+        **_describe(raw_card, meta, fmap),
     )
     if not card.license and pool is not None:
         card = card.model_copy(update={"license": pool.license})
     return LoadedDataset(card=card, samples=tuple(samples))
+
+
+def _describe(raw_card: dict[str, Any] | None, meta: dict[str, Any],
+              fmap: FieldMap) -> dict[str, Any]:
+    """The card's descriptive fields: from the dataset card when there is one, else the JSON."""
+    return {
+        "description": _description(raw_card, meta), "tasks": _tasks(raw_card, meta),
+        "domain": _domain(raw_card, meta),
+        "modalities_in": _modalities(meta, raw_card, fmap, "in"),
+        "modalities_out": _modalities(meta, raw_card, fmap, "out"),
+        "license": as_text(raw_card.get("license")) if raw_card else "",
+        "citation": as_text(meta.get("data_source")),
+    }
 
 
 def _samples(rows: list[Any], fmap: FieldMap, resolver: MediaResolver, dataset_id: str,
@@ -182,8 +195,9 @@ def _sample(row: dict[str, Any], fmap: FieldMap, resolver: MediaResolver, datase
     question = _texts(row, paths.get(FieldRole.question, []))
     instruction = _texts(row, paths.get(FieldRole.instruction, []))
     if "<<<" in question or "<<<" in instruction:
-        inputs = row.get("input") if isinstance(row.get("input"), dict) else {}
-        values = {k: as_text(v) for k, v in {**row, **inputs}.items()}
+        inputs = row.get("input")
+        merged = {**row, **inputs} if isinstance(inputs, dict) else row
+        values = {str(k): as_text(v) for k, v in merged.items()}
         shown = fmap.rendered_names()
         question = fill_placeholders(question, values, shown)
         instruction = fill_placeholders(instruction, values, shown)

@@ -27,7 +27,7 @@ def load_path(path: Path, ctx: LoadContext) -> list[LoadedDataset]:
     if bigbench.is_task_dir(path):
         return bigbench.load_task_dir(path, ctx)
     if (path / "datasets").is_dir():
-        return _load_annotations(generalbench.discover(path), ctx)
+        return generalbench.load_root(path, ctx)
     tasks = bigbench.discover(path)
     if tasks:
         return [ds for task in tasks for ds in bigbench.load_task_dir(task, ctx)]

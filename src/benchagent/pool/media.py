@@ -47,7 +47,7 @@ class MediaResolver:
                  self.json_dir / "images", self.json_dir.parent / "images",
                  self.json_dir / "audio", self.json_dir.parent / "audio"]
         root_abs = Path(os.path.abspath(self.root))
-        self._bases = []
+        self._bases: list[Path] = []
         for b in bases:
             b_abs = Path(os.path.abspath(b))
             if _inside(b_abs, root_abs) and b_abs not in self._bases:

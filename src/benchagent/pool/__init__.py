@@ -1,0 +1,86 @@
+"""The dataset pool: load datasets from General-Bench, BIG-bench and starter folders, search them.
+
+    pool = Pool.load([Path("../shared/pools/general-bench"), default_starter_pool()])
+    hits = pool.search("date arithmetic", k=5, answer_types={AnswerType.multiple_choice})
+    samples = pool.samples(hits[0].card.id)
+
+Bad files and bad samples are skipped and reported in `pool.warnings`; a pool path that does
+not exist raises `PoolError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from benchagent.pool.base import (
+    DEFAULT_MAX_FILE_BYTES,
+    LoadContext,
+    LoadedDataset,
+    PoolError,
+    PoolWarning,
+    WarningSink,
+)
+from benchagent.pool.loaders import load_path
+from benchagent.pool.search import BM25Index, ScoredCard
+from benchagent.pool.starter import default_starter_pool, generate_starter_pool
+from benchagent.records import AnswerType, DatasetCard, Modality, SourceSample
+
+__all__ = [
+    "DEFAULT_MAX_FILE_BYTES", "Pool", "PoolError", "PoolWarning", "ScoredCard",
+    "default_starter_pool", "generate_starter_pool",
+]
+
+
+class Pool:
+    """Datasets by id, each with its card and its valid samples, plus a search index."""
+
+    def __init__(self, datasets: Iterable[LoadedDataset],
+                 warnings: Iterable[PoolWarning] = ()) -> None:
+        self.warnings: list[PoolWarning] = list(warnings)
+        self._datasets: dict[str, LoadedDataset] = {}
+        sink = WarningSink(self.warnings)
+        for ds in datasets:
+            if ds.card.id in self._datasets:
+                sink.warn(ds.card.source, f"duplicate dataset id {ds.card.id}; "
+                          f"kept {self._datasets[ds.card.id].card.source}")
+                continue
+            self._datasets[ds.card.id] = ds
+        self.cards: list[DatasetCard] = [ds.card for ds in self._datasets.values()]
+        self._index: BM25Index | None = None
+
+    @classmethod
+    def load(cls, paths: Sequence[Path | str], *,
+             max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> Pool:
+        """Load every dataset under `paths`. Raises PoolError for a path that does not exist."""
+        ctx = LoadContext(max_file_bytes=max_file_bytes)
+        found: list[LoadedDataset] = []
+        for p in paths:
+            found += load_path(Path(p).expanduser(), ctx)
+        return cls(found, ctx.sink.items)
+
+    def card(self, dataset_id: str) -> DatasetCard:
+        return self._get(dataset_id).card
+
+    def samples(self, dataset_id: str) -> list[SourceSample]:
+        """The dataset's valid samples, in file order (loaded once, when the pool loaded)."""
+        return list(self._get(dataset_id).samples)
+
+    def search(self, text: str, k: int = 10, modalities: set[Modality] | None = None,
+               answer_types: set[AnswerType] | None = None) -> list[ScoredCard]:
+        """Cards best first by BM25 over their search text, filtered by modality/answer type."""
+        if self._index is None:
+            self._index = BM25Index(self.cards)
+        return self._index.search(text, k=k, modalities=modalities, answer_types=answer_types)
+
+    def __len__(self) -> int:
+        return len(self.cards)
+
+    def __contains__(self, dataset_id: object) -> bool:
+        return dataset_id in self._datasets
+
+    def _get(self, dataset_id: str) -> LoadedDataset:
+        try:
+            return self._datasets[dataset_id]
+        except KeyError:
+            raise PoolError(f"no dataset with id {dataset_id!r} in the pool") from None

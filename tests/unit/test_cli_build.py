@@ -1,0 +1,175 @@
+"""End-to-end: the `benchagent` command as a user runs it, in a subprocess, on the mock model."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from tests.conftest import SHARED_QUERIES
+
+
+def cli(*args: str | Path, cwd: Path | None = None,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "benchagent.cli.main", *map(str, args)],
+                          capture_output=True, text=True, timeout=300, cwd=cwd,
+                          env={**os.environ, **(env or {})})
+
+
+def benchmark(run: Path) -> list[dict[str, object]]:
+    lines = (run / "benchmark" / "benchmark.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def model_calls(run: Path) -> int:
+    trace = run / "trace.jsonl"
+    if not trace.exists():
+        return 0
+    return sum(1 for line in trace.read_text().splitlines() if '"model_call"' in line)
+
+
+def _check_samples(samples: list[dict[str, object]]) -> None:
+    for s in samples:
+        assert s["question"] and s["answer"] and s["answer_type"]
+        prov = s["provenance"]
+        assert isinstance(prov, dict) and prov["source_dataset"] and prov["source_id"]
+    assert len({s["id"] for s in samples}) == len(samples)
+
+
+@pytest.mark.parametrize("model", [["--model", "mock"], []], ids=["mock", "rules"])
+def test_build_temporal_query(tmp_path: Path, shared_pools: Path, model: list[str]) -> None:
+    run = tmp_path / "run"
+    result = cli("build", SHARED_QUERIES / "temporal.json", "--size", "12", "--pool",
+                 shared_pools / "general-bench", *model, "--out", run)
+    assert result.returncode == 0, result.stderr
+    samples = benchmark(run)
+    assert len(samples) == 12
+    _check_samples(samples)
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert all(st["status"] == "done" for st in manifest["stages"].values())
+    assert (model_calls(run) > 0) == bool(model)
+
+    calls_before = model_calls(run)
+    start = time.perf_counter()
+    resumed = cli("resume", run)
+    assert resumed.returncode == 0, resumed.stderr
+    assert model_calls(run) == calls_before
+    assert time.perf_counter() - start < 30
+    assert benchmark(run) == samples
+
+    shown = cli("show", run)
+    assert shown.returncode == 0 and "execution" in shown.stdout and "done" in shown.stdout
+
+
+def test_starter_pool_is_the_default(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    result = cli("build", "date arithmetic and unit conversion word problems", "--size", "8",
+                 "--out", run)
+    assert result.returncode == 0, result.stderr
+    assert len(benchmark(run)) == 8
+
+
+def test_plan_then_resume_builds(tmp_path: Path, shared_pools: Path) -> None:
+    run = tmp_path / "run"
+    planned = cli("plan", SHARED_QUERIES / "causal.json", "--size", "10", "--pool",
+                  shared_pools / "general-bench", "--out", run)
+    assert planned.returncode == 0, planned.stderr
+    plan_md = (run / "plan" / "plan.md").read_text()
+    assert "quota" in plan_md and not (run / "benchmark").exists()
+    assert cli("resume", run).returncode == 0
+    assert len(benchmark(run)) == 10
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _one_clear_line(result: subprocess.CompletedProcess[str], expected: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert expected in lines[0], lines[0]
+
+
+def test_bad_input_gives_one_clear_line(tmp_path: Path, shared_pools: Path) -> None:
+    query = SHARED_QUERIES / "temporal.json"
+    _one_clear_line(cli("build", query, "--pool", tmp_path / "nope", "--out", tmp_path / "a"),
+                    "does not exist")
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"id": "x", "description": ')
+    _one_clear_line(cli("build", broken, "--out", tmp_path / "b"), "cannot read query file")
+    missing_field = tmp_path / "nofield.json"
+    missing_field.write_text('{"id": "x"}')
+    _one_clear_line(cli("build", missing_field, "--out", tmp_path / "c"), "description")
+    bad_pool = tmp_path / "badpool" / "datasets" / "nlp" / "Bad"
+    bad_pool.mkdir(parents=True)
+    (bad_pool / "annotation.json").write_text("{not json")
+    result = cli("build", query, "--pool", tmp_path / "badpool", "--out", tmp_path / "d")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "no usable dataset" in result.stderr
+    url = f"http://127.0.0.1:{_free_port()}/v1"
+    cfg = tmp_path / "benchagent.toml"
+    cfg.write_text(f'[models.m]\nprovider = "openai"\nmodel = "x"\nbase_url = "{url}"\n'
+                   "max_retries = 1\n")
+    result = cli("build", query, "--pool", shared_pools / "general-bench", "--model", "m",
+                 "--config", cfg, "--out", tmp_path / "e")
+    _one_clear_line(result, "cannot reach")
+    assert (tmp_path / "e" / "manifest.json").exists()  # the run directory stays, resumable
+
+
+def _slow_mock(tmp_path: Path) -> Path:
+    script = tmp_path / "slow.json"
+    script.write_text(json.dumps({"latency_s": 0.05, "rules": []}))
+    return script
+
+
+def test_sigkill_mid_execution_resumes_to_the_same_benchmark(tmp_path: Path,
+                                                            shared_pools: Path) -> None:
+    args = [SHARED_QUERIES / "social_ethics.json", "--size", "24", "--pool",
+            shared_pools / "general-bench", "--model", f"mock:{_slow_mock(tmp_path)}",
+            "--seed", "7", "-j", "4"]
+    clean = tmp_path / "clean"
+    assert cli("build", *args, "--out", clean).returncode == 0
+    killed = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "benchagent.cli.main", "build",
+                             *map(str, args), "--out", str(killed)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    accepted = killed / "samples" / "accepted.jsonl"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if accepted.exists() and len(accepted.read_text().splitlines()) >= 5:
+            break
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    kept = len(accepted.read_text().splitlines())
+    assert 0 < kept < 24
+    resumed = cli("resume", killed)
+    assert resumed.returncode == 0, resumed.stderr
+    assert benchmark(killed) == benchmark(clean)
+    keys = [json.loads(line)["key"] for line in accepted.read_text().splitlines()]
+    assert len(keys) == len(set(keys))
+
+
+def test_editing_subtasks_reruns_only_downstream(tmp_path: Path, shared_pools: Path) -> None:
+    run = tmp_path / "run"
+    assert cli("plan", SHARED_QUERIES / "temporal.json", "--size", "10", "--pool",
+               shared_pools / "general-bench", "--out", run).returncode == 0
+    manifest = json.loads((run / "manifest.json").read_text())
+    design_finished = manifest["stages"]["design"]["finished"]
+    subtasks = json.loads((run / "plan" / "subtasks.json").read_text())
+    (run / "plan" / "subtasks.json").write_text(json.dumps(subtasks[:1]))
+    time.sleep(1.1)  # stage timestamps have one-second resolution
+    assert cli("resume", run).returncode == 0
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["stages"]["design"]["finished"] == design_finished
+    assert {s["subtask"] for s in benchmark(run)} == {subtasks[0]["name"]}
