@@ -14,6 +14,7 @@ Faults, one per received chat request, in order (an empty queue answers OK):
 - ``invalid_json``        200 with a body that is not JSON
 - ``no_choices``          200 with a chat.completion that lacks ``choices``
 - ``no_usage``            OK without the ``usage`` block
+- ``reject_json_schema_500``  the same as a 500 naming json_schema (llama-cpp-python's server)
 - ``reject_json_schema``  400 if the request asked for ``response_format.type == "json_schema"``,
                           else OK (llama.cpp-style servers)
 """
@@ -38,7 +39,8 @@ Responder = Callable[[dict[str, Any]], str]
 _STATUS_FAULT = re.compile(r"^(?P<status>[1-5]\d\d)(?::(?P<retry_after>\d+(?:\.\d+)?))?$")
 _SLOW_FAULT = re.compile(r"^slow:(?P<secs>\d+(?:\.\d+)?)$")
 _SIMPLE_FAULTS = frozenset(
-    {"ok", "truncated", "invalid_json", "no_choices", "no_usage", "reject_json_schema"}
+    {"ok", "truncated", "invalid_json", "no_choices", "no_usage", "reject_json_schema",
+     "reject_json_schema_500"}
 )
 _MAX_DEPTH = 32
 
@@ -63,7 +65,7 @@ class Fault:
             return cls(kind="slow", seconds=float(match.group("secs")))
         raise ValueError(
             f"unknown fault {text!r}: use ok, <status>[:<secs>], slow:<secs>, truncated, "
-            "invalid_json, no_choices, no_usage or reject_json_schema"
+            "invalid_json, no_choices, no_usage, reject_json_schema or reject_json_schema_500"
         )
 
 
@@ -352,6 +354,10 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault.kind == "reject_json_schema" and _uses_json_schema(body):
             self._send_error(400, "response_format type json_schema is not supported",
                              "invalid_request_error")
+        elif fault.kind == "reject_json_schema_500" and _uses_json_schema(body):
+            # what llama-cpp-python's server answers
+            self._send_error(500, "Input should be 'text' or 'json_object', input: 'json_schema'",
+                             "internal_server_error")
         else:
             self._send_json(200, owner.completion_body(body, number,
                                                        usage=fault.kind != "no_usage"))

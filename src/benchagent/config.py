@@ -31,6 +31,7 @@ class Settings(BaseModel):
     roles: dict[Role, str] = Field(default_factory=dict)
     models: dict[str, ModelConfig] = Field(default_factory=dict)
     oversample: float = Field(default=1.25, ge=1.0, le=5.0)
+    attempts_per_item: int = Field(default=5, ge=1, le=100)  # candidates tried per quota slot
     max_subtasks: int = Field(default=4, ge=1, le=12)
     cache_dir: Path | None = None  # model response cache; default: inside the run directory
 

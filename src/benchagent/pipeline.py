@@ -150,13 +150,16 @@ def _pair_states(ctx: BuildContext, subtasks: list[Subtask], groundings: list[Gr
                       answer_space=sorted({smp.answer for smp in samples.values()}),
                       instruction=instructions[q.subtask], run_dir=ctx.store.root, seed=ctx.seed,
                       verifier=verifier, models_used=used)
-        state = PairState(job=job, quota=q.quota, queue=[])
+        budget = q.quota * ctx.settings.attempts_per_item
+        state = PairState(job=job, quota=q.quota, queue=[], budget=budget)
         for rank, source_id in enumerate(order[(q.subtask, q.dataset_id)]):
             prior = done.get(outcome_key(q.subtask, q.dataset_id, source_id))
             if prior is None:
                 state.queue.append((rank, samples[source_id]))
             elif prior.accepted:
                 state.accepted += 1
+            else:
+                state.rejected += 1
         states[(q.subtask, q.dataset_id)] = state
     return states
 

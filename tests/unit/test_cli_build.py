@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -14,24 +13,7 @@ from pathlib import Path
 import pytest
 from tests.conftest import SHARED_QUERIES
 
-
-def cli(*args: str | Path, cwd: Path | None = None,
-        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "benchagent.cli.main", *map(str, args)],
-                          capture_output=True, text=True, timeout=300, cwd=cwd,
-                          env={**os.environ, **(env or {})})
-
-
-def benchmark(run: Path) -> list[dict[str, object]]:
-    lines = (run / "benchmark" / "benchmark.jsonl").read_text().splitlines()
-    return [json.loads(line) for line in lines]
-
-
-def model_calls(run: Path) -> int:
-    trace = run / "trace.jsonl"
-    if not trace.exists():
-        return 0
-    return sum(1 for line in trace.read_text().splitlines() if '"model_call"' in line)
+from runcli import benchmark, cli, model_calls
 
 
 def _check_samples(samples: list[dict[str, object]]) -> None:

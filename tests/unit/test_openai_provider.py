@@ -145,9 +145,10 @@ def test_auto_mode_uses_json_schema_when_accepted(server: FaultServer,
     assert provider.structured_mode == "json_schema"
 
 
+@pytest.mark.parametrize("fault", ["reject_json_schema", "reject_json_schema_500"])
 def test_auto_mode_falls_back_to_json_object_and_remembers(
-        server: FaultServer, make_provider: MakeProvider) -> None:
-    server.script(["reject_json_schema"])
+        server: FaultServer, make_provider: MakeProvider, fault: str) -> None:
+    server.script([fault])
     provider = make_provider(structured="auto")
     completion = provider.complete(STRUCTURED)
     Verdict.model_validate_json(completion.text)

@@ -54,8 +54,8 @@ def _cause(subtask: str, dataset_id: str, capacity: int, rejected: list[SampleOu
         if failed:
             reasons[f"{failed.check}: {failed.reason}"[:120]] += 1
     top = "; ".join(f"{n}× {r}" for r, n in reasons.most_common(3))
-    return (f"source exhausted: {capacity} candidates, {len(mine)} rejected"
-            + (f" ({top})" if top else ""))
+    why = "source exhausted" if len(mine) >= capacity else "attempt budget spent"
+    return f"{why}: {len(mine)} rejected of {capacity} candidates" + (f" ({top})" if top else "")
 
 
 def render_card(query: Query, samples: list[BenchmarkSample], shortfalls: list[Shortfall],

@@ -30,6 +30,7 @@ class PairState:
     job: PairJob
     quota: int
     queue: list[tuple[int, SourceSample]]  # (rank, sample) not processed yet, in rank order
+    budget: int  # candidates that may be tried in all, so a harsh verifier cannot run forever
     accepted: int = 0
     in_flight: int = 0
     rejected: int = 0
@@ -37,9 +38,10 @@ class PairState:
 
     def wants_more(self, oversample: float) -> bool:
         missing = self.quota - self.accepted
-        headroom = math.ceil(max(missing, 0) * (oversample - 1.0))
-        return bool(self.queue) and self.accepted + self.in_flight < self.quota + headroom \
-            and missing > 0
+        headroom = math.floor(max(missing, 0) * (oversample - 1.0))
+        tried = self.accepted + self.rejected + self.in_flight
+        return (missing > 0 and bool(self.queue) and tried < self.budget
+                and self.accepted + self.in_flight < self.quota + headroom)
 
 
 def execute(pairs: dict[Pair, PairState], accepted_out: JsonlAppender,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from benchagent.models import ModelClient, StructuredOutputError
 from benchagent.operators.text import normalize
@@ -17,9 +17,9 @@ _YES_NO = {"yes", "no"}
 
 
 class SemanticVerdict(BaseModel):
+    reason: str = Field(default="", max_length=400)  # first, so the verdict follows a reason
     answerable: bool
     answer_correct: bool
-    reason: str = ""
 
 
 def _check(name: str, ok: bool, reason: str = "") -> CheckResult:

@@ -2,8 +2,8 @@
 
 One HTTP call per `complete` (the client's own retries are off; `retry.call_with_retries` does
 that), with one exception: in `structured="auto"` mode a server that rejects
-`response_format.type == "json_schema"` (400/422) is asked again with `json_object` + `schema`,
-and this provider remembers to use `json_object` from then on.
+`response_format.type == "json_schema"` (400/422, or a 500 naming json_schema) is asked again
+with `json_object` + `schema`, and this provider remembers to use `json_object` from then on.
 
 Errors come out as `TransientModelError` (worth retrying) or `ModelError` (final), each with a
 one-line message that names the endpoint and never the API key.
@@ -185,8 +185,12 @@ class OpenAIProvider:
         return response
 
     def _rejects_json_schema(self, exc: openai.APIStatusError, mode: FormatMode | None) -> bool:
-        return (self._cfg.structured == "auto" and mode == "json_schema"
-                and exc.status_code in (400, 422))
+        if self._cfg.structured != "auto" or mode != "json_schema":
+            return False
+        if exc.status_code in (400, 422):
+            return True
+        # llama-cpp-python's server answers 500 with a validation error naming the field
+        return exc.status_code == 500 and "json_schema" in _server_message(exc)
 
     def _to_completion(self, response: ChatCompletion, mode: FormatMode | None) -> Completion:
         choices = response.choices

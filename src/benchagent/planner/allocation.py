@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import random
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from benchagent.models import ModelClient, StructuredOutputError
 from benchagent.planner.design import PlanningError
@@ -18,13 +18,11 @@ from benchagent.prompts import render
 from benchagent.records import Allocation, Grounding, Query, Quota, Subtask
 
 
-class SubtaskWeight(BaseModel):
-    subtask: str
-    weight: float = Field(ge=0.1, le=10.0)
-
-
-class AllocationAdvice(BaseModel):
-    weights: list[SubtaskWeight]
+def advice_schema(names: list[str]) -> type[BaseModel]:
+    """One required weight per subtask, keyed by its name: nothing can be left out."""
+    fields = {f"w{i}": (float, Field(ge=0.1, le=10.0, alias=name))
+              for i, name in enumerate(names)}
+    return create_model("AllocationAdvice", **fields)  # type: ignore[call-overload]
 
 
 def _rng(seed: int, *parts: str) -> random.Random:
@@ -100,18 +98,12 @@ def solve(subtasks: list[Subtask], groundings: list[Grounding], pool: Pool, targ
 
 def _advice(client: ModelClient, query: Query, subtasks: list[Subtask], caps: dict[str, int],
             target: int, seed: int) -> dict[str, float]:
-    names = {s.name for s in subtasks}
-
-    def check(out: AllocationAdvice) -> None:
-        given = [w.subtask for w in out.weights]
-        if sorted(given) != sorted(names):
-            raise ValueError(f"name every subtask exactly once: {sorted(names)}")
-
+    names = [s.name for s in subtasks]
     prompt = render("allocation_user.j2", query=query, target=target,
                     capacities=sorted(caps.items()))
-    out = client.generate([{"role": "user", "content": prompt}], AllocationAdvice,
-                          role="allocation", check=check, seed=seed)
-    return {w.subtask: w.weight for w in out.weights}
+    out = client.generate([{"role": "user", "content": prompt}], advice_schema(names),
+                          role="allocation", seed=seed)
+    return {name: float(getattr(out, f"w{i}")) for i, name in enumerate(names)}
 
 
 def allocate(query: Query, subtasks: list[Subtask], groundings: list[Grounding], pool: Pool,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from benchagent.models import ModelClient, StructuredOutputError
 from benchagent.pool import Pool
@@ -18,6 +18,12 @@ class PlanningError(Exception):
 
 class DesignOutput(BaseModel):
     subtasks: list[Subtask] = Field(min_length=1, max_length=12)
+
+
+def design_schema(max_subtasks: int) -> type[DesignOutput]:
+    """DesignOutput whose list length is bounded in the schema, so decoding stops in time."""
+    return create_model("DesignOutput", __base__=DesignOutput,
+                        subtasks=(list[Subtask], Field(min_length=1, max_length=max_subtasks)))
 
 
 def target_answer_type(card: DatasetCard) -> AnswerType:
@@ -76,8 +82,9 @@ def design_llm(client: ModelClient, query: Query, pool: Pool, max_subtasks: int,
                                            max_subtasks=max_subtasks,
                                            capabilities=capabilities[:40])},
     ]
-    out = client.generate(messages, DesignOutput, role="design", seed=seed,
-                          check=lambda o: check_design(o, max_subtasks))
+    out = client.generate(messages, design_schema(max_subtasks), role="design", seed=seed,
+                          check=lambda o: check_design(o, max_subtasks),
+                          max_tokens=300 * max_subtasks)
     return out.subtasks
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from benchagent.models import ModelClient, StructuredOutputError
 from benchagent.operators import type_check
@@ -35,6 +36,15 @@ class GroundingPick(BaseModel):
 
 class GroundingOutput(BaseModel):
     picks: list[GroundingPick] = Field(default_factory=list)
+
+
+def grounding_schema(ids: list[str]) -> type[GroundingOutput]:
+    """GroundingOutput whose dataset ids are an enum of the candidates, so that constrained
+    decoding cannot name a dataset that is not on the list."""
+    pick = create_model("GroundingPick", __base__=GroundingPick,
+                        dataset_id=(Literal[tuple(ids)], ...))  # type: ignore[arg-type]
+    return create_model("GroundingOutput", __base__=GroundingOutput,
+                        picks=(list[pick], Field(min_length=1)))
 
 
 @dataclass
@@ -105,17 +115,17 @@ def _rules_scores(subtask: Subtask, hits: list[ScoredCard]) -> dict[str, tuple[f
 
 def _llm_scores(client: ModelClient, subtask: Subtask, query: Query, hits: list[ScoredCard],
                 seed: int) -> dict[str, tuple[float, str]]:
-    ids = {h.card.id for h in hits}
+    ids = sorted({h.card.id for h in hits})
 
     def check(out: GroundingOutput) -> None:
-        unknown = [p.dataset_id for p in out.picks if p.dataset_id not in ids]
-        if unknown:
-            raise ValueError(f"unknown dataset ids {unknown}; choose among {sorted(ids)}")
+        if len({p.dataset_id for p in out.picks}) != len(out.picks):
+            raise ValueError("each dataset id at most once")
 
     messages = [{"role": "system", "content": render("grounding_system.j2")},
                 {"role": "user", "content": render("grounding_user.j2", query=query,
                                                    subtask=subtask, candidates=hits)}]
-    out = client.generate(messages, GroundingOutput, role="grounding", check=check, seed=seed)
+    out = client.generate(messages, grounding_schema(ids), role="grounding", check=check,
+                          seed=seed)
     return {p.dataset_id: (p.score, p.reason) for p in out.picks}
 
 
@@ -139,6 +149,10 @@ def ground_subtask(subtask: Subtask, query: Query, pool: Pool, client: ModelClie
     kept = [Grounding(subtask=subtask.name, dataset_id=h.card.id, score=scores[h.card.id][0],
                       reason=scores[h.card.id][1], plan=plan_for(subtask, h.card))
             for h in viable if h.card.id in scores and scores[h.card.id][0] >= THRESHOLD]
+    for h in viable:
+        if h.card.id not in scores or scores[h.card.id][0] < THRESHOLD:
+            report.rejected.append({"subtask": subtask.name, "dataset": h.card.name,
+                                    "reason": f"scored below the threshold {THRESHOLD}"})
     kept.sort(key=lambda g: -g.score)
     return kept[:MAX_PER_SUBTASK]
 
