@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from faultserver import FaultServer, request_schema
+from tests.conftest import SHARED_QUERIES
 
 from benchagent.models.mock import instance_of
+from faultserver import FaultServer, request_schema
 from runcli import benchmark, cli
-from tests.conftest import SHARED_QUERIES
 
 
 def _config(tmp_path: Path, server: FaultServer, max_retries: int) -> Path:
