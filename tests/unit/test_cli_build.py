@@ -155,3 +155,33 @@ def test_editing_subtasks_reruns_only_downstream(tmp_path: Path, shared_pools: P
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["stages"]["design"]["finished"] == design_finished
     assert {s["subtask"] for s in benchmark(run)} == {subtasks[0]["name"]}
+
+
+def test_every_command_has_help_and_models_lists_roles() -> None:
+    for command in ("build", "plan", "resume", "show", "models"):
+        result = cli(command, "--help")
+        assert result.returncode == 0 and "Usage" in result.stdout, command
+    listed = cli("models", "--model", "mock", "--role", "judge=rules", "--check")
+    assert listed.returncode == 0, listed.stderr
+    assert "verifier" in listed.stdout and "ok" in listed.stdout
+    judge_line = next(line for line in listed.stdout.splitlines() if "judge" in line)
+    assert "rules" in judge_line
+
+
+def test_shortfall_is_reported_when_every_item_is_rejected(tmp_path: Path,
+                                                          shared_pools: Path) -> None:
+    script = tmp_path / "harsh.json"
+    script.write_text(json.dumps([{"match": "Gold answer", "response": {
+        "reason": "never good enough", "answerable": True, "answer_correct": False}}]))
+    run = tmp_path / "run"
+    result = cli("build", SHARED_QUERIES / "causal.json", "--size", "3", "--pool",
+                 shared_pools / "general-bench", "--model", "mock", "--role",
+                 f"verifier=mock:{script}", "--out", run)
+    assert result.returncode == 0, result.stderr
+    assert "shortfall" in result.stdout
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert sum(s["missing"] for s in manifest["shortfall"]) == 3
+    assert all("never good enough" in s["cause"] for s in manifest["shortfall"])
+    rejected = (run / "samples" / "rejected.jsonl").read_text().splitlines()
+    assert len(rejected) == 3 * 5  # attempts_per_item candidates per quota slot
+    assert "shortfall" in cli("show", run).stdout

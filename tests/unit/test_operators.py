@@ -61,3 +61,10 @@ def test_type_check_names_unknown_operators_and_missing_fields() -> None:
     assert any("end state lacks options" in p for p in problems)
     ok = [PlanStep(operator="to_multiple_choice"), PlanStep(operator="shuffle_options")]
     assert type_check(ok, {FieldRole.question, FieldRole.answer}, {FieldRole.options}) == []
+
+
+def test_decimal_answers_keep_sign_and_precision(tmp_path: Path) -> None:
+    out = get_operator("to_multiple_choice").fn(SampleState(question="q", answer="0.018"),
+                                                _ctx(tmp_path, ["0.018", "59200", "7"]), {})
+    assert "0.018" in out.options and len(set(out.options)) == 4
+    assert all(float(o) > 0 and len(o.partition(".")[2]) == 3 for o in out.options)
