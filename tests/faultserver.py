@@ -34,6 +34,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
+from benchagent.models.mock import instance_of
+
 Responder = Callable[[dict[str, Any]], str]
 
 _STATUS_FAULT = re.compile(r"^(?P<status>[1-5]\d\d)(?::(?P<retry_after>\d+(?:\.\d+)?))?$")
@@ -42,7 +44,6 @@ _SIMPLE_FAULTS = frozenset(
     {"ok", "truncated", "invalid_json", "no_choices", "no_usage", "reject_json_schema",
      "reject_json_schema_500"}
 )
-_MAX_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -72,93 +73,6 @@ class Fault:
 # --------------------------------------------------------------------------- schema instances
 
 
-def example_for_schema(schema: dict[str, Any], root: dict[str, Any] | None = None) -> Any:
-    """A minimal JSON value valid for `schema` (the common JSON-schema subset pydantic emits)."""
-    return _example(schema, root if root is not None else schema, 0)
-
-
-def _example(schema: dict[str, Any], root: dict[str, Any], depth: int) -> Any:
-    if depth > _MAX_DEPTH:
-        return None
-    if "$ref" in schema:
-        return _example(_resolve_ref(schema["$ref"], root), root, depth + 1)
-    if "const" in schema:
-        return schema["const"]
-    if schema.get("enum"):
-        return schema["enum"][0]
-    for combinator in ("anyOf", "oneOf", "allOf"):
-        options = schema.get(combinator)
-        if options:
-            return _example(_first_non_null(options), root, depth + 1)
-    return _example_of_type(_schema_type(schema), schema, root, depth)
-
-
-def _example_of_type(kind: str | None, schema: dict[str, Any], root: dict[str, Any],
-                     depth: int) -> Any:
-    if kind == "object":
-        props: dict[str, Any] = schema.get("properties", {})
-        return {name: _example(props.get(name, {}), root, depth + 1)
-                for name in schema.get("required", [])}
-    if kind == "array":
-        item_schema: dict[str, Any] = schema.get("items") or {}
-        return [_example(item_schema, root, depth + 1) for _ in range(schema.get("minItems", 0))]
-    if kind == "string":
-        return _example_string(schema)
-    if kind in ("integer", "number"):
-        return _example_number(schema, integer=kind == "integer")
-    if kind == "boolean":
-        return False
-    return None
-
-
-def _resolve_ref(ref: str, root: dict[str, Any]) -> dict[str, Any]:
-    if not ref.startswith("#/"):
-        raise ValueError(f"only local $ref is supported, got {ref!r}")
-    node: Any = root
-    for part in ref[2:].split("/"):
-        node = node[part.replace("~1", "/").replace("~0", "~")]
-    return dict(node)
-
-
-def _first_non_null(options: list[dict[str, Any]]) -> dict[str, Any]:
-    for option in options:
-        if option.get("type") != "null":
-            return option
-    return options[0]
-
-
-def _schema_type(schema: dict[str, Any]) -> str | None:
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        non_null = [k for k in kind if k != "null"]
-        kind = non_null[0] if non_null else "null"
-    if kind is None and "properties" in schema:
-        return "object"
-    if kind is None and "items" in schema:
-        return "array"
-    return kind if isinstance(kind, str) else None
-
-
-def _example_string(schema: dict[str, Any]) -> str:
-    length = max(int(schema.get("minLength", 1)), 1)
-    if "maxLength" in schema:
-        length = min(length, int(schema["maxLength"]))
-    return "x" * length
-
-
-def _example_number(schema: dict[str, Any], *, integer: bool) -> int | float:
-    value: float = 0
-    if "minimum" in schema:
-        value = max(value, schema["minimum"])
-    if "exclusiveMinimum" in schema:
-        value = max(value, schema["exclusiveMinimum"] + 1)
-    if "maximum" in schema:
-        value = min(value, schema["maximum"])
-    if "exclusiveMaximum" in schema:
-        value = min(value, schema["exclusiveMaximum"] - 1)
-    return int(value) if integer else float(value)
-
-
 def request_schema(body: dict[str, Any]) -> dict[str, Any] | None:
     """The JSON schema a chat request asked for, in either response_format flavour."""
     fmt = body.get("response_format")
@@ -177,7 +91,7 @@ def default_responder(body: dict[str, Any]) -> str:
     schema = request_schema(body)
     if schema is None:
         return "ok"
-    return json.dumps(example_for_schema(schema))
+    return json.dumps(instance_of(schema))
 
 
 def count_words(text: str) -> int:

@@ -3,19 +3,9 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 import httpx
-
-SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "name": {"type": "string", "maxLength": 24},
-        "count": {"type": "integer"},
-    },
-    "required": ["name", "count"],
-    "additionalProperties": False,
-}
+from tests.integration.schemas import COUNTER_SCHEMA
 
 
 def test_chat_completion_with_json_schema(llama_server: str) -> None:
@@ -23,7 +13,7 @@ def test_chat_completion_with_json_schema(llama_server: str) -> None:
         "messages": [
             {"role": "user", "content": "A basket holds 3 apples. Answer as JSON: name, count."}
         ],
-        "response_format": {"type": "json_object", "schema": SCHEMA},
+        "response_format": {"type": "json_object", "schema": COUNTER_SCHEMA},
         "temperature": 0.0,
         "max_tokens": 64,
         "seed": 0,

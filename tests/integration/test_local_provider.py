@@ -9,20 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.integration.schemas import COUNTER_SCHEMA
 
 from benchagent.models.base import Completion, CompletionRequest, ModelError
 from benchagent.models.local_provider import LocalProvider
 from benchagent.models.spec import ModelConfig
-
-COUNTER_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "name": {"type": "string", "maxLength": 24},
-        "count": {"type": "integer"},
-    },
-    "required": ["name", "count"],
-    "additionalProperties": False,
-}
 
 
 @pytest.fixture(scope="module")

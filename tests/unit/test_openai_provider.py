@@ -17,6 +17,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from benchagent.models.base import CompletionRequest, ModelError, TransientModelError
+from benchagent.models.mock import instance_of
 from benchagent.models.openai_provider import (
     PLACEHOLDER_API_KEY,
     OpenAIProvider,
@@ -24,7 +25,7 @@ from benchagent.models.openai_provider import (
     parse_retry_after,
 )
 from benchagent.models.spec import ModelConfig
-from faultserver import FaultServer, default_responder, example_for_schema, prompt_words
+from faultserver import FaultServer, default_responder, prompt_words
 
 KEY_ENV = "BENCH_TEST_API_KEY"
 FAKE_KEY = "sk-FAKE-canary-7f3a9c-DO-NOT-LEAK"
@@ -196,7 +197,7 @@ def test_auto_mode_gives_up_if_json_object_is_rejected_too(
 
 def test_default_responder_fits_nested_pydantic_schemas() -> None:
     schema = Item.model_json_schema()
-    Item.model_validate(example_for_schema(schema))
+    Item.model_validate(instance_of(schema))
     body = {"response_format": {"type": "json_object", "schema": schema}}
     assert json.loads(default_responder(body))["verdict"]["label"] == "yes"
 

@@ -22,6 +22,7 @@ from benchagent.models.base import Completion, CompletionRequest, ModelError
 from benchagent.models.spec import ModelConfig
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
+_MAX_DEPTH = 32
 
 
 class MockRule:
@@ -104,42 +105,73 @@ def _seed_words(request: CompletionRequest) -> _Words:
 
 
 def instance_of(schema: dict[str, Any], words: _Words | None = None,
-                defs: dict[str, Any] | None = None) -> Any:
-    """A valid instance of a JSON schema (the subset pydantic emits)."""
+                root: dict[str, Any] | None = None, depth: int = 0) -> Any:
+    """A valid instance of a JSON schema (the subset pydantic emits); strings come from `words`."""
     words = words or _Words([], 0)
-    defs = defs if defs is not None else schema.get("$defs", {})
+    root = root if root is not None else schema
+    if depth > _MAX_DEPTH:
+        return None
     if "$ref" in schema:
-        return instance_of(defs[schema["$ref"].rsplit("/", 1)[-1]], words, defs)
-    for key in ("anyOf", "oneOf", "allOf"):
-        if key in schema:
-            options = [s for s in schema[key] if s.get("type") != "null"] or schema[key]
-            return instance_of(options[0], words, defs)
+        return instance_of(_resolve_ref(schema["$ref"], root), words, root, depth + 1)
     if "const" in schema:
         return schema["const"]
-    if "enum" in schema:
+    if schema.get("enum"):
         return schema["enum"][0]
-    if "default" in schema and schema.get("type") != "object":
-        return schema["default"]
-    return _typed_instance(schema, words, defs)
+    for key in ("anyOf", "oneOf", "allOf"):
+        if schema.get(key):
+            options = [s for s in schema[key] if s.get("type") != "null"] or schema[key]
+            return instance_of(options[0], words, root, depth + 1)
+    return _typed_instance(_schema_type(schema), schema, words, root, depth)
 
 
-def _typed_instance(schema: dict[str, Any], words: _Words, defs: dict[str, Any]) -> Any:
-    kind = schema.get("type", "object")
+
+def _resolve_ref(ref: str, root: dict[str, Any]) -> dict[str, Any]:
+    if not ref.startswith("#/"):
+        raise ValueError(f"only local $ref is supported, got {ref!r}")
+    node: Any = root
+    for part in ref[2:].split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return dict(node)
+
+
+def _schema_type(schema: dict[str, Any]) -> str:
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind is None:
+        return "array" if "items" in schema and "properties" not in schema else "object"
+    return str(kind)
+
+
+def _typed_instance(kind: str, schema: dict[str, Any], words: _Words, root: dict[str, Any],
+                    depth: int) -> Any:
     if kind == "object":
         props = schema.get("properties", {})
-        return {name: instance_of(sub, words, defs) for name, sub in props.items()}
+        return {name: instance_of(sub, words, root, depth + 1) for name, sub in props.items()}
     if kind == "array":
         count = max(schema.get("minItems", 1), 1)
         count = min(count, schema.get("maxItems", count))
-        return [instance_of(schema.get("items", {}), words, defs) for _ in range(count)]
+        return [instance_of(schema.get("items", {}), words, root, depth + 1)
+                for _ in range(count)]
     if kind == "boolean":
         return True
     if kind in ("integer", "number"):
-        low = schema.get("minimum", schema.get("exclusiveMinimum", 0))
-        value = max(low, 1) if schema.get("maximum", 1) >= 1 else low
-        return int(value) if kind == "integer" else float(value)
+        return _number(schema, integer=kind == "integer")
     if kind == "null":
         return None
-    text = words.take(6)
-    max_len = schema.get("maxLength")
-    return text[:max_len] if max_len else text
+    text = words.take(6).ljust(int(schema.get("minLength", 0)), "x")
+    return text[:schema["maxLength"]] if "maxLength" in schema else text
+
+
+def _number(schema: dict[str, Any], *, integer: bool) -> int | float:
+    """1 where the bounds allow it, else the nearest bound."""
+    value: float = 1
+    if "minimum" in schema:
+        value = max(value, schema["minimum"])
+    if "exclusiveMinimum" in schema:
+        value = max(value, schema["exclusiveMinimum"] + (1 if integer else 0.5))
+    if "maximum" in schema:
+        value = min(value, schema["maximum"])
+    if "exclusiveMaximum" in schema:
+        value = min(value, schema["exclusiveMaximum"] - (1 if integer else 0.5))
+    return int(value) if integer else float(value)
