@@ -1,0 +1,130 @@
+"""`benchagent pool index | ls | show | search`: the datasets benchagent can draw on.
+
+`pool index PATH...` remembers the paths in a registry ($BENCHAGENT_CACHE/pools.json); the other
+commands read the registered pools, or the paths given with --pool.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from benchagent.cli.common import UserError, err, out
+from benchagent.pool import Pool
+from benchagent.pool.starter import cache_dir
+from benchagent.records import AnswerType, DatasetCard, Modality
+from benchagent.store import atomic_write_json
+
+app = typer.Typer(help="Index, list, inspect and search the dataset pool.", no_args_is_help=True)
+
+PoolOpt = Annotated[list[Path] | None, typer.Option(
+    "--pool", help="Use these pool paths instead of the registered ones (repeatable).")]
+
+
+def registry_path() -> Path:
+    return cache_dir() / "pools.json"
+
+
+def registered() -> list[Path]:
+    path = registry_path()
+    if not path.exists():
+        return []
+    try:
+        return [Path(p) for p in json.loads(path.read_text(encoding="utf-8"))]
+    except (OSError, ValueError) as exc:
+        raise UserError(f"cannot read the pool registry {path}: {exc}") from exc
+
+
+def _open(paths: list[Path] | None) -> Pool:
+    chosen = [p.resolve() for p in paths] if paths else registered()
+    if not chosen:
+        raise UserError("no pool registered: run `benchagent pool index PATH...` or pass --pool")
+    return Pool.load(chosen)
+
+
+def _find(pool: Pool, name: str) -> DatasetCard:
+    exact = [c for c in pool.cards if name in (c.id, c.name)]
+    loose = [c for c in pool.cards if name.lower() in c.name.lower()]
+    matches = exact or loose
+    if len(matches) != 1:
+        hint = ", ".join(c.name for c in matches[:5])
+        raise UserError(f"no dataset named {name!r}" if not matches
+                        else f"{name!r} matches {len(matches)} datasets: {hint}")
+    return matches[0]
+
+
+@app.command("index")
+def index(paths: Annotated[list[Path], typer.Argument(help="Pool folders or dataset files.")],
+          replace: Annotated[bool, typer.Option(help="Forget the paths registered before.")]
+          = False,
+          verbose: Annotated[bool, typer.Option("--verbose", "-v",
+                                                help="List every skipped file.")] = False) -> None:
+    """Index datasets (build their cards) and register the paths for later commands."""
+    resolved = [p.resolve() for p in paths]
+    pool = Pool.load(resolved)
+    pool.search("warm up the index", k=1)
+    keep = [] if replace else [p for p in registered() if p not in resolved]
+    atomic_write_json(registry_path(), [str(p) for p in keep + resolved])
+    by_format = Counter(c.format for c in pool.cards)
+    samples = sum(c.size for c in pool.cards)
+    formats = ", ".join(f"{n} {fmt}" for fmt, n in sorted(by_format.items()))
+    out.print(f"indexed {len(pool.cards)} datasets ({formats}), {samples} samples")
+    if pool.warnings:
+        out.print(f"[yellow]skipped {len(pool.warnings)} file(s) or sample(s):[/]")
+        for warning in pool.warnings if verbose else pool.warnings[:10]:
+            out.print(f"  {warning}", soft_wrap=True)
+        if not verbose and len(pool.warnings) > 10:
+            out.print(f"  ... and {len(pool.warnings) - 10} more (--verbose lists them all)")
+
+
+@app.command("ls")
+def ls(pool: PoolOpt = None) -> None:
+    """List the datasets of the pool."""
+    table = Table()
+    for col in ("id", "name", "format", "inputs", "answer type", "size", "lang"):
+        table.add_column(col, justify="right" if col == "size" else "left")
+    for c in sorted(_open(pool).cards, key=lambda c: c.name.lower()):
+        table.add_row(c.id, c.name, c.format, "+".join(m.value for m in c.modalities_in),
+                      c.answer_type.value, str(c.size), c.language)
+    out.print(table)
+
+
+@app.command("show")
+def show(dataset: Annotated[str, typer.Argument(help="Dataset id or name.")],
+         pool: PoolOpt = None,
+         examples: Annotated[int, typer.Option(help="Samples to print.")] = 2) -> None:
+    """Show one dataset's card and a few of its samples."""
+    opened = _open(pool)
+    card = _find(opened, dataset)
+    out.print_json(card.model_dump_json())
+    for sample in opened.samples(card.id)[:examples]:
+        out.print(f"[bold]sample {sample.source_id}[/]")
+        out.print_json(sample.model_dump_json(exclude_defaults=True))
+
+
+@app.command("search")
+def search(text: Annotated[str, typer.Argument(help="What the data should be about.")],
+           pool: PoolOpt = None,
+           k: Annotated[int, typer.Option("-k", help="How many results.")] = 10,
+           modality: Annotated[list[Modality] | None, typer.Option(
+               help="Required input modality (repeatable).")] = None,
+           answer_type: Annotated[list[AnswerType] | None, typer.Option(
+               help="Allowed answer type (repeatable).")] = None) -> None:
+    """Rank the pool's datasets for a description, with the reason for each score."""
+    hits = _open(pool).search(text, k=k, modalities=set(modality) if modality else None,
+                              answer_types=set(answer_type) if answer_type else None)
+    if not hits:
+        err.print("no dataset matches")
+        raise typer.Exit(1)
+    table = Table()
+    for col in ("#", "score", "dataset", "answer type", "why"):
+        table.add_column(col)
+    for rank, hit in enumerate(hits, 1):
+        table.add_row(str(rank), f"{hit.score:.3f}", hit.card.name, hit.card.answer_type.value,
+                      hit.reason)
+    out.print(table)
