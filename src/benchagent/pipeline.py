@@ -144,8 +144,11 @@ def _pair_states(ctx: BuildContext, subtasks: list[Subtask], groundings: list[Gr
     for q in allocation.quotas:
         card = ctx.pool.card(q.dataset_id)
         samples = {smp.source_id: smp for smp in ctx.pool.samples(q.dataset_id)}
-        grounding = next(g for g in groundings
-                         if g.subtask == q.subtask and g.dataset_id == q.dataset_id)
+        grounding = next((g for g in groundings
+                          if g.subtask == q.subtask and g.dataset_id == q.dataset_id), None)
+        if grounding is None or q.subtask not in by_name:
+            raise PlanningError(f"{ALLOCATION} allocates {q.subtask!r} × {q.dataset_id}, which "
+                                f"{GROUNDINGS} does not ground")
         job = PairJob(subtask=by_name[q.subtask], grounding=grounding, card=card,
                       answer_space=sorted({smp.answer for smp in samples.values()}),
                       instruction=instructions[q.subtask], run_dir=ctx.store.root, seed=ctx.seed,
