@@ -24,7 +24,7 @@ from benchagent.records import (
 )
 
 MAX_PER_SUBTASK = 3
-THRESHOLD = 0.3
+THRESHOLD = 0.45
 _TEXT_ROLES = {FieldRole.question, FieldRole.context, FieldRole.dialog}
 
 
@@ -99,8 +99,9 @@ def check_plan(subtask: Subtask, card: DatasetCard, plan: list[PlanStep]) -> lis
 
 
 def candidates(subtask: Subtask, query: Query, pool: Pool, k: int = 8) -> list[ScoredCard]:
-    text = f"{subtask.name} {subtask.description} {subtask.capability} {query.description}"
-    return pool.search(text, k=k)
+    """Datasets for the subtask's own words; the whole query only when those find nothing."""
+    text = f"{subtask.name} {subtask.description} {subtask.capability}"
+    return pool.search(text, k=k) or pool.search(f"{text} {query.description}", k=k)
 
 
 def _rules_scores(subtask: Subtask, hits: list[ScoredCard]) -> dict[str, tuple[float, str]]:
@@ -108,7 +109,7 @@ def _rules_scores(subtask: Subtask, hits: list[ScoredCard]) -> dict[str, tuple[f
     scores = {}
     for hit in hits:
         fit = 1.0 if hit.card.answer_type == subtask.answer_type else 0.6
-        score = round(0.7 * hit.score / top + 0.3 * fit, 3)
+        score = round(hit.score / top * (0.7 + 0.3 * fit), 3)
         scores[hit.card.id] = (score, f"search {hit.score:.2f} ({hit.reason}); answer fit {fit}")
     return scores
 
