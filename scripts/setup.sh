@@ -14,3 +14,7 @@ fi
 if [ "${1:-}" = "test" ]; then
   .venv/bin/python scripts/fetch_test_models.py
 fi
+if ! command -v espeak-ng >/dev/null 2>&1; then
+  echo "note: espeak-ng not found: the starter pool's audio datasets are skipped." \
+       "Install the Debian package to get them: sudo apt-get install espeak-ng" >&2
+fi

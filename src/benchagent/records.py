@@ -53,7 +53,8 @@ class DatasetCard(Record):
 
     id: str
     name: str
-    format: Literal["general-bench", "bigbench", "starter", "jsonl"]
+    format: Literal["general-bench", "bigbench", "starter", "jsonl", "csv", "parquet", "hf-disk",
+                    "hf"]
     source: str  # path of the data file, as given to the pool
     description: str = ""
     tasks: list[str] = Field(default_factory=list)
@@ -67,6 +68,13 @@ class DatasetCard(Record):
     language: str = "en"
     license: str = ""
     citation: str = ""
+    split: str = ""  # the source split (train / validation / test) when the source has splits
+    # Character lengths of question + context (+ dialog turns) over the samples: mean, median,
+    # p95. `language` is detected ("und" when undetermined) unless the source states it.
+    text_stats: dict[str, float] = Field(default_factory=dict)
+    answer_length_mean: float = 0.0  # characters
+    num_options_mean: float = 0.0  # over all samples (0 when none has options)
+    content_hash: str = ""  # the card-cache key: data bytes + mapping + loader version
 
     def search_text(self) -> str:
         roles = " ".join(r.value for r in self.fields)

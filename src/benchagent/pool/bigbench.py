@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from benchagent.pool.base import LoadContext, LoadedDataset, is_valid_utf8, read_json, stable_id
+from benchagent.pool.cardcache import CardKey, cached_card
 from benchagent.pool.fields import as_text, as_text_list
-from benchagent.pool.profile import apply_profile, profile_answers
+from benchagent.pool.profile import normalize_answers, profiled_fields
 from benchagent.records import DatasetCard, FieldRole, SourceSample
 
 TASK_FILE = "task.json"
@@ -74,8 +75,6 @@ def _build(path: Path, doc: dict[str, Any] | None, name: str, parent: dict[str, 
     if not samples:
         ctx.sink.warn(path, "no valid examples")
         return None
-    profile = profile_answers(samples)
-    samples = apply_profile(samples, profile)
     parent = parent or {}
     keywords = as_text_list(doc.get("keywords")) + as_text_list(parent.get("keywords"))
     description = as_text(doc.get("description")) or as_text(parent.get("description"))
@@ -88,12 +87,19 @@ def _build(path: Path, doc: dict[str, Any] | None, name: str, parent: dict[str, 
         fields[FieldRole.options] = "target_scores"
     if prefix:
         fields[FieldRole.instruction] = "task_prefix"
-    card = DatasetCard(
-        id=dataset_id, name=name, format="bigbench", source=str(path),
-        description=description, tasks=list(dict.fromkeys(keywords)), fields=fields,
-        answer_type=profile.answer_type, answer_vocab=profile.vocab, size=len(samples),
-        license=LICENSE, citation=CITATION,
-    )
+    parent_file = path.parent.parent / TASK_FILE if parent else None
+    key = (CardKey("bigbench").file(path).file(parent_file).text(dataset_id, str(path))
+           .samples(samples))
+
+    def build() -> DatasetCard:
+        return DatasetCard(
+            id=dataset_id, name=name, format="bigbench", source=str(path),
+            description=description, tasks=list(dict.fromkeys(keywords)), fields=fields,
+            size=len(samples), license=LICENSE, citation=CITATION, **profiled_fields(samples),
+        )
+
+    card = cached_card(ctx, key, build)
+    samples = normalize_answers(samples, card.answer_type)
     return LoadedDataset(card=card, samples=tuple(samples))
 
 

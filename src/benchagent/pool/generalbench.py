@@ -6,6 +6,7 @@ reads both.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from benchagent.pool.base import (
     relpath_or_name,
     stable_id,
 )
+from benchagent.pool.cardcache import CardKey, cached_card
 from benchagent.pool.fieldmap import FieldMap, map_from_card, map_from_profile
 from benchagent.pool.fields import (
     as_text,
@@ -31,7 +33,7 @@ from benchagent.pool.fields import (
     split_lettered_options,
 )
 from benchagent.pool.media import MediaError, MediaResolver
-from benchagent.pool.profile import apply_profile, profile_answers
+from benchagent.pool.profile import normalize_answers, profiled_fields
 from benchagent.records import DatasetCard, FieldRole, Modality, SourceSample
 
 MARKER = "pool.json"
@@ -140,15 +142,21 @@ def load_annotation(
     if not samples:
         ctx.sink.warn(json_path, "no valid samples")
         return None
-    profile = profile_answers(samples)
-    samples = apply_profile(samples, profile)
-    card = DatasetCard(
-        id=card_id, name=name, format=fmt, source=str(json_path), fields=fmap.card_fields(),
-        answer_type=profile.answer_type, answer_vocab=profile.vocab, size=len(samples),
-        **_describe(raw_card, meta, fmap),
-    )
-    if not card.license and pool is not None:
-        card = card.model_copy(update={"license": pool.license})
+    pool_license = pool.license if pool is not None else ""
+    key = (CardKey(fmt).file(json_path).text(card_id, str(json_path), pool_license)
+           .text(json.dumps(raw_card, sort_keys=True, default=str)).samples(samples))
+
+    def build() -> DatasetCard:
+        card = DatasetCard(
+            id=card_id, name=name, format=fmt, source=str(json_path), fields=fmap.card_fields(),
+            size=len(samples), **_describe(raw_card, meta, fmap), **profiled_fields(samples),
+        )
+        if not card.license and pool_license:
+            card = card.model_copy(update={"license": pool_license})
+        return card
+
+    card = cached_card(ctx, key, build)
+    samples = normalize_answers(samples, card.answer_type)
     return LoadedDataset(card=card, samples=tuple(samples))
 
 

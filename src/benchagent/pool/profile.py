@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from statistics import median
+from typing import Any
 
 from benchagent.pool.fields import is_number, is_yes_no, normalize
+from benchagent.pool.textprofile import describe_samples
 from benchagent.records import AnswerType, SourceSample
 
 MAX_CLASS_LABELS = 12
@@ -69,3 +71,17 @@ def apply_profile(samples: Sequence[SourceSample], profile: AnswerProfile) -> li
             s = s.model_copy(update={"answer": num, "answer_aliases": aliases})
         out.append(s)
     return out
+
+
+def profiled_fields(samples: Sequence[SourceSample]) -> dict[str, Any]:
+    """Every card field profiling fills: answer type and vocabulary, language, text stats."""
+    profile = profile_answers(samples)
+    normalized = apply_profile(samples, profile)
+    return {"answer_type": profile.answer_type, "answer_vocab": profile.vocab,
+            **describe_samples(normalized)}
+
+
+def normalize_answers(samples: Sequence[SourceSample],
+                      answer_type: AnswerType) -> list[SourceSample]:
+    """`apply_profile` for a card's answer type (a cached card has no AnswerProfile)."""
+    return apply_profile(samples, AnswerProfile(answer_type))

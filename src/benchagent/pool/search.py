@@ -1,7 +1,9 @@
 """Lexical search over dataset cards: BM25 on `DatasetCard.search_text()`, with filters.
 
-A later hybrid search adds an embedding score next to `BM25Index.scores`; the filters and
-`ScoredCard` stay as they are.
+`BM25Index` keeps an inverted index (term -> cards and term frequencies) so a query costs
+time in the number of cards that hold its terms, not in the pool's size; `FilterMasks` turns
+the modality and answer-type filters into boolean masks. `benchagent.pool.index.HybridIndex`
+adds a dense score on top of both.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
 
 from benchagent.records import AnswerType, DatasetCard, Modality
 
@@ -29,6 +34,9 @@ _SUFFIXES = (
     ("ing", ""), ("ed", ""), ("ly", ""), ("s", ""),
 )
 _WORD = re.compile(r"[^\W_]+")
+
+Floats = NDArray[np.float64]
+Mask = NDArray[np.bool_]
 
 
 def stem(word: str) -> str:
@@ -59,10 +67,31 @@ def tokenize(text: str) -> list[str]:
 
 
 @dataclass(frozen=True)
+class QueryTerms:
+    """A query's distinct terms in order, and for each term the first word that made it."""
+
+    terms: list[str]
+    words: dict[str, str]
+
+    @classmethod
+    def parse(cls, text: str) -> QueryTerms:
+        pairs = list(dict.fromkeys(tokenize_words(text)))
+        terms = list(dict.fromkeys(term for _, term in pairs))
+        return cls(terms, {term: word for word, term in reversed(pairs)})
+
+    def quoted(self, matched: Iterable[str]) -> str:
+        return ", ".join(repr(self.words[t]) for t in matched)
+
+
+@dataclass(frozen=True)
 class ScoredCard:
+    """A search hit. `bm25` is the raw BM25 score; `dense` the cosine similarity, if computed."""
+
     card: DatasetCard
     score: float
     reason: str
+    bm25: float = 0.0
+    dense: float | None = None
 
 
 def serves(card: DatasetCard, wanted: AnswerType) -> bool:
@@ -81,45 +110,95 @@ def passes(card: DatasetCard, modalities: Iterable[Modality] | None,
     return not types or any(serves(card, t) for t in types)
 
 
+class FilterMasks:
+    """`passes` for every card at once, as a boolean mask."""
+
+    def __init__(self, cards: Sequence[DatasetCard]) -> None:
+        self._n = len(cards)
+        self._modality = {m: np.array([m in c.modalities_in for c in cards], dtype=bool)
+                          for m in Modality}
+        self._serves = {t: np.array([serves(c, t) for c in cards], dtype=bool)
+                        for t in AnswerType}
+
+    def mask(self, modalities: Iterable[Modality] | None,
+             answer_types: Iterable[AnswerType] | None) -> Mask:
+        keep = np.ones(self._n, dtype=bool)
+        for m in set(modalities or ()):
+            keep &= self._modality[m]
+        types = set(answer_types or ())
+        if types:
+            keep &= np.logical_or.reduce([self._serves[t] for t in types])
+        return keep
+
+
+def top_indices(scores: Floats, keep: Mask, k: int, cards: Sequence[DatasetCard]) -> list[int]:
+    """Indices of the k best kept cards: score descending, then name and id (stable output)."""
+    idx = np.flatnonzero(keep)
+    if k <= 0 or idx.size == 0:
+        return []
+    if idx.size > k:
+        kth = np.partition(scores[idx], idx.size - k)[idx.size - k]
+        idx = idx[scores[idx] >= kth]  # ties at the k-th score stay in for the name order
+    order = sorted(idx.tolist(), key=lambda i: (-scores[i], cards[i].name, cards[i].id))
+    return order[:k]
+
+
 class BM25Index:
-    """Okapi BM25 over card texts."""
+    """Okapi BM25 over card texts, with an inverted index."""
 
     def __init__(self, cards: Sequence[DatasetCard], k1: float = 1.2, b: float = 0.75) -> None:
         self.cards = list(cards)
         self.k1, self.b = k1, b
         self._tf = [Counter(tokenize(c.search_text())) for c in self.cards]
-        self._len = [sum(tf.values()) for tf in self._tf]
-        self._avg = (sum(self._len) / len(self._len)) if self._len else 1.0
-        df = Counter(term for tf in self._tf for term in tf)
+        lengths = np.array([sum(tf.values()) for tf in self._tf], dtype=np.float64)
+        avg = float(lengths.mean()) if lengths.size else 1.0
+        self._norm: Floats = k1 * (1 - b + b * lengths / (avg or 1.0))
+        docs: dict[str, list[int]] = {}
+        freqs: dict[str, list[int]] = {}
+        for i, tf in enumerate(self._tf):
+            for term, f in tf.items():
+                docs.setdefault(term, []).append(i)
+                freqs.setdefault(term, []).append(f)
         n = len(self.cards)
-        self._idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
+        self._postings = {t: (np.array(d, dtype=np.int64), np.array(freqs[t], dtype=np.float64))
+                          for t, d in docs.items()}
+        self._idf = {t: math.log(1 + (n - len(d) + 0.5) / (len(d) + 0.5)) for t, d in docs.items()}
+        self.masks = FilterMasks(self.cards)
+
+    def term_scores(self, terms: Sequence[str]) -> Floats:
+        """Every card's BM25 score for the query terms (0 for a card with none of them)."""
+        out = np.zeros(len(self.cards), dtype=np.float64)
+        for term in dict.fromkeys(terms):
+            posting = self._postings.get(term)
+            if posting is None:
+                continue
+            docs, f = posting
+            out[docs] += self._idf[term] * f * (self.k1 + 1) / (f + self._norm[docs])
+        return out
+
+    def matched(self, i: int, terms: Sequence[str]) -> list[str]:
+        """The query terms that card `i` holds, in query order."""
+        return [t for t in terms if t in self._tf[i]]
 
     def scores(self, terms: Sequence[str]) -> list[tuple[float, list[str]]]:
         """Per card: its BM25 score for the query terms and the terms that matched."""
-        out = []
-        for tf, length in zip(self._tf, self._len, strict=True):
-            score, matched = 0.0, []
-            norm = self.k1 * (1 - self.b + self.b * length / (self._avg or 1.0))
-            for term in terms:
-                f = tf.get(term, 0)
-                if f:
-                    score += self._idf[term] * f * (self.k1 + 1) / (f + norm)
-                    matched.append(term)
-            out.append((score, matched))
-        return out
+        values = self.term_scores(terms)
+        return [(float(values[i]), self.matched(i, terms)) for i in range(len(self.cards))]
 
     def search(self, text: str, k: int = 10, modalities: Iterable[Modality] | None = None,
                answer_types: Iterable[AnswerType] | None = None) -> list[ScoredCard]:
         """Best first; cards matching no query term are left out (all cards if no terms)."""
-        pairs = list(dict.fromkeys(tokenize_words(text)))
-        terms = list(dict.fromkeys(term for _, term in pairs))
-        words = {term: word for word, term in reversed(pairs)}
-        hits: list[ScoredCard] = []
-        for card, (score, matched) in zip(self.cards, self.scores(terms), strict=True):
-            if not passes(card, modalities, answer_types) or (terms and not matched):
-                continue
-            reason = ("matched " + ", ".join(repr(words[t]) for t in matched)) if terms \
+        query = QueryTerms.parse(text)
+        raw = self.term_scores(query.terms)
+        keep = self.masks.mask(modalities, answer_types)
+        if query.terms:
+            keep &= raw > 0
+        scores = np.round(raw, 6)
+        hits = []
+        for i in top_indices(scores, keep, k, self.cards):
+            matched = self.matched(i, query.terms)
+            reason = ("matched " + query.quoted(matched)) if query.terms \
                 else "no query terms; filters only"
-            hits.append(ScoredCard(card=card, score=round(score, 6), reason=reason))
-        hits.sort(key=lambda h: (-h.score, h.card.name, h.card.id))
-        return hits[: max(k, 0)]
+            hits.append(ScoredCard(card=self.cards[i], score=float(scores[i]), reason=reason,
+                                   bm25=float(scores[i])))
+        return hits

@@ -2,6 +2,7 @@
 
 Each generator takes a seeded `random.Random` and a count and returns General-Bench rows
 (`{"id", "input": {"question", "options"?}, "output": {"answer"}}`), deterministically.
+`Item` and `distractors` are shared with the image and audio generators.
 """
 
 from __future__ import annotations
@@ -10,11 +11,26 @@ import datetime as dt
 import itertools
 import random
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 Row = dict[str, Any]
 Maker = Callable[[random.Random], tuple[str, str, list[str]]]  # question, answer, options
+
+
+@dataclass(frozen=True)
+class Item:
+    """One generated media sample before rendering: its text and the parameters it came from.
+
+    `params` is everything the renderer (or the speech synthesizer) needs, and the ground
+    truth the answer was computed from; it is stored with the row so the answer can be checked.
+    """
+
+    question: str
+    answer: str
+    options: list[str] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
 
 NAMES = ("Ana", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jonas",
          "Kira", "Liam", "Maya", "Noah", "Omar", "Priya", "Quinn", "Rosa", "Sam", "Tara")
@@ -56,7 +72,7 @@ def rows(rng: random.Random, n: int, prefix: str, make: Maker) -> list[Row]:
     return out
 
 
-def _distractors(rng: random.Random, answer: int, near: list[int], k: int = 3) -> list[int]:
+def distractors(rng: random.Random, answer: int, near: list[int], k: int = 3) -> list[int]:
     pool = [v for v in dict.fromkeys(near) if v != answer and v >= 0]
     extra = [answer + d for d in (1, -1, 2, -2, 3, 5, 10, -10, 11, 20) if answer + d >= 0]
     rng.shuffle(extra)
@@ -98,7 +114,7 @@ def arithmetic(rng: random.Random) -> tuple[str, str, list[str]]:
         q = (f"{name} read {a} pages on Monday and twice as many pages on Tuesday. "
              f"How many pages did {name} read on the two days together?")
         ans, near = 3 * a, [2 * a, a + 2, 4 * a]
-    options = [str(v) for v in [ans, *_distractors(rng, ans, near)]]
+    options = [str(v) for v in [ans, *distractors(rng, ans, near)]]
     return q, str(ans), options
 
 

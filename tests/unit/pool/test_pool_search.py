@@ -35,7 +35,7 @@ def test_date_arithmetic_without_starter(bb_pool: Pool) -> None:
 
 def test_sarcasm_reason_names_the_term(bb_pool: Pool) -> None:
     (top, *_) = bb_pool.search("sarcasm")
-    assert top.card.name == "snarks" and top.reason == "matched 'sarcasm'"
+    assert top.card.name == "snarks" and top.reason.startswith("matched 'sarcasm'")
 
 
 def test_modality_filter(all_pool: Pool) -> None:
@@ -46,11 +46,13 @@ def test_modality_filter(all_pool: Pool) -> None:
     assert all_pool.search("lung", modalities={Modality.audio}) == []
 
 
-def test_answer_type_filter(all_pool: Pool) -> None:
+def test_answer_type_filter(all_pool: Pool, starter_pool: Pool) -> None:
     hits = all_pool.search("reasoning", k=100, answer_types={AnswerType.yes_no})
     assert hits and all(h.card.answer_type is AnswerType.yes_no for h in hits)
     numbers = all_pool.search("", k=100, answer_types={AnswerType.number})
-    assert {h.card.name for h in numbers} == {"object_counting", "Unit-Conversion"}
+    starter_numbers = {c.name for c in starter_pool.cards if c.answer_type is AnswerType.number}
+    assert "Unit-Conversion" in starter_numbers  # and Spoken-Numbers, when espeak-ng is there
+    assert {h.card.name for h in numbers} == {"object_counting"} | starter_numbers
     assert all(h.score == 0 for h in numbers)
 
 
@@ -84,9 +86,9 @@ def test_bm25_prefers_rarer_and_repeated_terms(gb_pool: Pool) -> None:
 
 
 def test_loading_all_shared_pools_is_fast(gb_root: Path, bb_root: Path,
-                                          starter_root: Path) -> None:
+                                          starter_root: Path, starter_pool: Pool) -> None:
     start = time.perf_counter()
     pool = Pool.load([gb_root, bb_root, starter_root])
     elapsed = time.perf_counter() - start
-    assert len(pool.cards) == 44
+    assert len(pool.cards) == 40 + len(starter_pool.cards)  # 12 starter datasets (9 w/o espeak-ng)
     assert elapsed < 2.0, f"loading took {elapsed:.2f}s"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import shutil
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from benchagent.pool import Pool, default_starter_pool, generate_starter_pool
-from benchagent.pool.starter import LICENSE, VERSION
+from benchagent.pool.starter import LICENSE, SPECS, TEXT_SPECS, VERSION
 from benchagent.pool.starter_tasks import UNITS
 from benchagent.records import AnswerType, SourceSample
 
@@ -27,6 +28,8 @@ def _tree(root: Path) -> dict[str, bytes]:
 def test_same_seed_same_bytes(tmp_path: Path, starter_root: Path) -> None:
     again = _tree(generate_starter_pool(tmp_path / "a", seed=0))
     assert again == _tree(starter_root)
+    assert any(k.endswith(".png") for k in again)  # images (and audio, with espeak-ng) too
+    assert any(k.endswith(".wav") for k in again) == bool(shutil.which("espeak-ng"))
     other = _tree(generate_starter_pool(tmp_path / "b", seed=1))
     assert set(other) != set(again)  # card ids depend on the seed
     assert other[next(k for k in other if "Date-Arithmetic" in k)] != \
@@ -37,9 +40,10 @@ def test_layout_and_cards(starter_pool: Pool, starter_root: Path) -> None:
     assert starter_pool.warnings == []
     assert json.loads((starter_root / "pool.json").read_text())["format"] == "starter"
     cards = {c.name: c for c in starter_pool.cards}
-    assert set(cards) == {"Arithmetic-Word-Problems", "Date-Arithmetic", "Unit-Conversion",
-                          "Ordering"}
-    for card in cards.values():
+    assert set(cards) <= {s.name for s in SPECS}
+    assert {s.name for s in TEXT_SPECS} == {"Arithmetic-Word-Problems", "Date-Arithmetic",
+                                             "Unit-Conversion", "Ordering"}
+    for card in (cards[s.name] for s in TEXT_SPECS):
         assert card.format == "starter" and card.license == LICENSE
         assert card.size == 120 == len(starter_pool.samples(card.id))
         assert (starter_root / "cards" / f"{card.id}_card.json").is_file()
@@ -124,18 +128,20 @@ def test_ordering_answers(starter_pool: Pool, by_name: Finder) -> None:
 def test_default_starter_pool_is_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BENCHAGENT_CACHE", str(tmp_path / "cache"))
     path = default_starter_pool()
-    assert path == tmp_path / "cache" / "starter-pool" / f"{VERSION}-0"
+    suffix = "" if shutil.which("espeak-ng") else "-noaudio"
+    assert path == tmp_path / "cache" / "starter-pool" / f"{VERSION}-0{suffix}"
     marker = path / "pool.json"
     stamp = marker.stat().st_mtime_ns
     assert default_starter_pool() == path and marker.stat().st_mtime_ns == stamp
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp dirs left
-    assert len(Pool.load([path]).cards) == 4
+    assert len(Pool.load([path]).cards) == (12 if not suffix else 9)
 
 
 def test_default_starter_pool_replaces_incomplete_copy(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BENCHAGENT_CACHE", str(tmp_path))
-    stale = tmp_path / "starter-pool" / f"{VERSION}-3"
+    suffix = "" if shutil.which("espeak-ng") else "-noaudio"
+    stale = tmp_path / "starter-pool" / f"{VERSION}-3{suffix}"
     (stale / "datasets").mkdir(parents=True)
     path = default_starter_pool(seed=3)
     assert path == stale and (path / "pool.json").is_file()
