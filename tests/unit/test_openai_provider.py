@@ -73,7 +73,7 @@ def make_provider(server: FaultServer) -> Iterator[MakeProvider]:
     def make(**overrides: Any) -> OpenAIProvider:
         fields: dict[str, Any] = {"provider": "openai", "model": "test-model",
                                   "base_url": server.base_url, "api_key_env": KEY_ENV,
-                                  "timeout": 0.5}
+                                  "timeout": 5.0}  # generous: a loaded CI machine is slow
         fields.update(overrides)
         made.append(OpenAIProvider(ModelConfig(**fields)))
         return made[-1]

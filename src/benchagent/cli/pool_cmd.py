@@ -15,8 +15,8 @@ import typer
 from rich.table import Table
 
 from benchagent.cli.common import UserError, err, out
+from benchagent.paths import cache_dir
 from benchagent.pool import Pool
-from benchagent.pool.starter import cache_dir
 from benchagent.records import AnswerType, DatasetCard, Modality
 from benchagent.store import atomic_write_json
 

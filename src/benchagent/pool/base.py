@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from benchagent.paths import cache_dir
 from benchagent.records import DatasetCard, SourceSample
 
 log = logging.getLogger("benchagent.pool")
@@ -48,8 +49,6 @@ class WarningSink:
 
 def default_cache_root() -> Path:
     """Where cards and extracted media are cached: $BENCHAGENT_CACHE, else ~/.cache/benchagent."""
-    from benchagent.pool.starter import cache_dir  # one rule for every cache of the project
-
     return cache_dir()
 
 

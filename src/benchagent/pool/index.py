@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchagent.paths import cache_dir
 from benchagent.pool.embed import Embedder, Vectors, dense_text
 from benchagent.pool.search import (
     BM25Index,
@@ -32,7 +33,6 @@ from benchagent.pool.search import (
     ScoredCard,
     top_indices,
 )
-from benchagent.pool.starter import cache_dir
 from benchagent.records import AnswerType, DatasetCard, Modality
 
 log = logging.getLogger(__name__)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchagent.paths import cache_dir
 from benchagent.pool import starter_audio, starter_charts, starter_image, starter_tasks
 from benchagent.pool.base import log, stable_id
 from benchagent.pool.starter_audio import AudioMaker, AudioUnavailable
@@ -239,12 +240,6 @@ def generate_starter_pool(out_dir: Path, seed: int = 0) -> Path:
                              "version": VERSION, "seed": seed, "license": LICENSE,
                              "datasets": made, "skipped": skipped})
     return out_dir
-
-
-def cache_dir() -> Path:
-    """$BENCHAGENT_CACHE, else ~/.cache/benchagent."""
-    env = os.environ.get("BENCHAGENT_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "benchagent"
 
 
 def default_starter_pool(seed: int = 0) -> Path:
