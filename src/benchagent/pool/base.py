@@ -101,15 +101,22 @@ def read_bytes(path: Path, ctx: LoadContext) -> bytes | None:
         return None
 
 
-def read_json(path: Path, ctx: LoadContext) -> Any | None:
-    """Parse one JSON file, or warn and return None (too large, not UTF-8, invalid JSON)."""
+def read_text(path: Path, ctx: LoadContext) -> str | None:
+    """A UTF-8 text file (BOM allowed), or a warning and None (unreadable, too large, not UTF-8)."""
     raw = read_bytes(path, ctx)
     if raw is None:
         return None
     try:
-        text = raw.decode("utf-8-sig")
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         ctx.sink.warn(path, f"not valid UTF-8 text (bad byte at offset {e.start})")
+        return None
+
+
+def read_json(path: Path, ctx: LoadContext) -> Any | None:
+    """Parse one JSON file, or warn and return None (too large, not UTF-8, invalid JSON)."""
+    text = read_text(path, ctx)
+    if text is None:
         return None
     try:
         return json.loads(text)

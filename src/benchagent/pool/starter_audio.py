@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchagent.pool.starter_tasks import NAMES, Item, Row, distractors
+from benchagent.pool.starter_tasks import NAMES, Item, Row, distractors, media_rows
 
 ESPEAK = "espeak-ng"
 SAMPLE_RATE = 16_000
@@ -102,18 +102,7 @@ def build_audio(make: AudioMaker, rng: random.Random, n: int, prefix: str,
         if item.params["text"] not in seen:
             seen.add(item.params["text"])
             items.append(item)
-    rows: list[Row] = []
-    for idx, item in enumerate(items):
-        sid = f"{prefix}{idx:04d}"
-        row: Row = {"id": sid, "input": {"audio_file": f"audio/{sid}.wav",
-                                         "question": item.question}}
-        if item.options:
-            options = list(item.options)
-            rng.shuffle(options)
-            row["input"]["options"] = options
-        row["output"] = {"answer": item.answer}
-        row["params"] = item.params
-        rows.append(row)
+    rows = media_rows(items, rng, prefix, "audio_file", "audio/{}.wav")
     (folder / "audio").mkdir(parents=True, exist_ok=True)
 
     def say(row: Row) -> None:

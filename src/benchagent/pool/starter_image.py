@@ -21,7 +21,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from benchagent.pool.starter_tasks import Item, Row, distractors
+from benchagent.pool.starter_tasks import Item, Row, distractors, media_rows
 
 SCALE = 2  # drawn at SCALE x the saved size, then scaled down
 WHITE = (255, 255, 255)
@@ -93,18 +93,7 @@ def build_images(task: ImageTask, rng: random.Random, n: int, prefix: str,
         if key not in seen:
             seen.add(key)
             items.append(item)
-    rows: list[Row] = []
-    for idx, item in enumerate(items):
-        sid = f"{prefix}{idx:04d}"
-        row: Row = {"id": sid, "input": {"image_file": f"images/{sid}.png",
-                                         "question": item.question}}
-        if item.options:
-            options = list(item.options)
-            rng.shuffle(options)
-            row["input"]["options"] = options
-        row["output"] = {"answer": item.answer}
-        row["params"] = item.params
-        rows.append(row)
+    rows = media_rows(items, rng, prefix, "image_file", "images/{}.png")
     (folder / "images").mkdir(parents=True, exist_ok=True)
 
     def save(pair: tuple[Row, Item]) -> None:

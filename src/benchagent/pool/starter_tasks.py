@@ -182,3 +182,22 @@ def ordering(rng: random.Random) -> tuple[str, str, list[str]]:
     q = (f"Which of these words comes {'first' if first else 'last'} in alphabetical order: "
          f"{', '.join(words)}?")
     return q, min(words) if first else max(words), list(words)
+
+
+def media_rows(items: list[Item], rng: random.Random, prefix: str, media_field: str,
+               media_path: str) -> list[Row]:
+    """General-Bench rows for generated media items; `media_path` is a format string on the id,
+    e.g. "images/{}.png". Options are shuffled with `rng`; generator values stay in `params`."""
+    rows: list[Row] = []
+    for idx, item in enumerate(items):
+        sid = f"{prefix}{idx:04d}"
+        row: Row = {"id": sid, "input": {media_field: media_path.format(sid),
+                                         "question": item.question}}
+        if item.options:
+            options = list(item.options)
+            rng.shuffle(options)
+            row["input"]["options"] = options
+        row["output"] = {"answer": item.answer}
+        row["params"] = item.params
+        rows.append(row)
+    return rows

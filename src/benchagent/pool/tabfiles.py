@@ -17,7 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from benchagent.pool.base import LoadContext, read_bytes, size_ok
+from benchagent.pool.base import LoadContext, read_bytes, read_text, size_ok
 
 JSONL = (".jsonl", ".ndjson")
 CSV = (".csv", ".tsv")
@@ -105,13 +105,8 @@ def _read_jsonl(path: Path, ctx: LoadContext) -> Table | None:
 
 
 def _read_csv(path: Path, ctx: LoadContext) -> Table | None:
-    raw = read_bytes(path, ctx)
-    if raw is None:
-        return None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        ctx.sink.warn(path, f"not valid UTF-8 text (bad byte at offset {e.start})")
+    text = read_text(path, ctx)
+    if text is None:
         return None
     delimiter = "\t" if path.name.lower().endswith(".tsv") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
