@@ -11,25 +11,16 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from tests.unit.pool.poolfiles import PNG, write
 
 from benchagent.pool import Pool, PoolWarning
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 LIMIT = 50_000
 
 
 @pytest.fixture(autouse=True)
 def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BENCHAGENT_CACHE", str(tmp_path / "cache"))
-
-
-def write(path: Path, data: str | bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if isinstance(data, bytes):
-        path.write_bytes(data)
-    else:
-        path.write_text(data, encoding="utf-8")
-    return path
 
 
 def jsonl(rows: list[Any]) -> str:
