@@ -23,6 +23,8 @@ from benchagent.planner import (
     pair_candidates,
     render_plan_md,
 )
+from benchagent.planner.design import design_rules
+from benchagent.planner.grounding import GroundingReport
 from benchagent.pool import Pool
 from benchagent.records import (
     Allocation,
@@ -100,12 +102,12 @@ def run_planner(ctx: BuildContext) -> None:
                               s.seed)
             store.write_json(SUBTASKS, _dump(list(subtasks)))
     subtasks = _load_list(store, SUBTASKS, Subtask)
-    with _stage(ctx, "grounding", hash_of(file_hash(store.path(SUBTASKS)), ctx.label("grounding"),
-                                          s.seed, fingerprint)) as run:
+    with _stage(ctx, "grounding", _grounding_key(ctx)) as run:
         if run:
-            report = ground(subtasks, ctx.query, ctx.pool, ctx.models.get("grounding"), s.seed)
+            report = _ground_or_fall_back(ctx, subtasks)
             store.write_json(GROUNDINGS, _dump(list(report.groundings)))
             store.write_json("plan/rejected_plans.json", report.rejected)
+    subtasks = _load_list(store, SUBTASKS, Subtask)
     groundings = _load_list(store, GROUNDINGS, Grounding)
     with _stage(ctx, "allocation", hash_of(file_hash(store.path(GROUNDINGS)),
                                            file_hash(store.path(SUBTASKS)), ctx.query.target_size,
@@ -119,6 +121,36 @@ def run_planner(ctx: BuildContext) -> None:
                 ctx.query, subtasks, groundings, allocation, ctx.pool, rejected))
     store.manifest["subtasks"] = [st.name for st in subtasks]
     store.save()
+
+
+def _grounding_key(ctx: BuildContext) -> str:
+    return hash_of(file_hash(ctx.store.path(SUBTASKS)), ctx.label("grounding"), ctx.seed,
+                   pool_fingerprint(ctx.pool))
+
+
+def _ground_or_fall_back(ctx: BuildContext, subtasks: list[Subtask]) -> GroundingReport:
+    """Ground the designed subtasks; when a model designed them and none can be grounded, the
+    rules design takes their place, and if the grounding model keeps no dataset for those
+    either, the rules grounding does (the trace says which happened)."""
+    client = ctx.models.get("grounding")
+    try:
+        return ground(subtasks, ctx.query, ctx.pool, client, ctx.seed)
+    except PlanningError as exc:
+        if ctx.models.get("design") is None:
+            raise
+        ctx.models.trace.decision(role="design", outcome="fallback",
+                                  error=f"no designed subtask could be grounded: {exc}")
+    rules = design_rules(ctx.query, ctx.pool, ctx.settings.max_subtasks)
+    ctx.store.write_json(SUBTASKS, _dump(list(rules)))
+    ctx.store.stage("grounding")["input_hash"] = _grounding_key(ctx)
+    try:
+        return ground(rules, ctx.query, ctx.pool, client, ctx.seed)
+    except PlanningError as exc:
+        if client is None:
+            raise
+        client.trace.decision(role="grounding", outcome="fallback",
+                              error=f"the model kept no dataset: {exc}")
+    return ground(rules, ctx.query, ctx.pool, None, ctx.seed)
 
 
 def _load_plan(ctx: BuildContext) -> tuple[list[Subtask], list[Grounding], Allocation]:

@@ -185,3 +185,24 @@ def test_shortfall_is_reported_when_every_item_is_rejected(tmp_path: Path,
     rejected = (run / "samples" / "rejected.jsonl").read_text().splitlines()
     assert len(rejected) == 3 * 5  # attempts_per_item candidates per quota slot
     assert "shortfall" in cli("show", run).stdout
+
+
+def test_a_designed_plan_that_cannot_be_grounded_falls_back_to_rules(
+        tmp_path: Path, shared_pools: Path) -> None:
+    script = tmp_path / "deaf.json"
+    script.write_text(json.dumps([{"match": "Propose between", "response": {"subtasks": [
+        {"name": "Listening", "description": "Spoken questions.", "modalities": ["audio"],
+         "answer_type": "multiple_choice"}]}}]))
+    run = tmp_path / "run"
+    result = cli("build", SHARED_QUERIES / "causal.json", "--size", "6", "--pool",
+                 shared_pools / "general-bench", "--model", f"mock:{script}", "--out", run)
+    assert result.returncode == 0, result.stderr
+    assert len(benchmark(run)) == 6
+    subtasks = json.loads((run / "plan" / "subtasks.json").read_text())
+    assert "Listening" not in {s["name"] for s in subtasks}
+    events = [json.loads(line) for line in (run / "trace.jsonl").open()]
+    assert any(e["event"] == "decision" and e["role"] == "design" and e["outcome"] == "fallback"
+               for e in events)
+    calls = model_calls(run)
+    assert cli("resume", run).returncode == 0
+    assert model_calls(run) == calls  # the replaced subtasks are not redone on resume
