@@ -158,7 +158,7 @@ def test_editing_subtasks_reruns_only_downstream(tmp_path: Path, shared_pools: P
 
 
 def test_every_command_has_help_and_models_lists_roles() -> None:
-    for command in ("build", "plan", "resume", "show", "models"):
+    for command in ("build", "plan", "resume", "show", "models", "tools"):
         result = cli(command, "--help")
         assert result.returncode == 0 and "Usage" in result.stdout, command
     listed = cli("models", "--model", "mock", "--role", "judge=rules", "--check")
@@ -166,6 +166,9 @@ def test_every_command_has_help_and_models_lists_roles() -> None:
     assert "verifier" in listed.stdout and "ok" in listed.stdout
     judge_line = next(line for line in listed.stdout.splitlines() if "judge" in line)
     assert "rules" in judge_line
+    tools = json.loads(cli("tools", "--json").stdout)
+    shuffle = next(t for t in tools if t["name"] == "shuffle_options")
+    assert shuffle["requires"] == ["answer", "options"] and not shuffle["calls_model"]
 
 
 def test_shortfall_is_reported_when_every_item_is_rejected(tmp_path: Path,

@@ -8,7 +8,7 @@ import sys
 
 import typer
 
-from benchagent.cli import build, models_cmd, pool_cmd, show
+from benchagent.cli import build, models_cmd, pool_cmd, show, tools_cmd
 from benchagent.cli.common import UserError, err
 from benchagent.config import ConfigError
 from benchagent.models import ModelError
@@ -23,6 +23,7 @@ app.command()(build.plan)
 app.command()(build.resume)
 app.command()(show.show)
 app.command()(models_cmd.models)
+app.command()(tools_cmd.tools)
 app.add_typer(pool_cmd.app, name="pool")
 
 _EXPECTED = (UserError, ConfigError, ModelError, PlanningError, PoolError, RunError)
