@@ -166,9 +166,10 @@ class RunStore:
         return info.get("status") == "done" and info.get("input_hash") == input_hash
 
     def start(self, name: str, input_hash: str) -> bool:
-        """Mark `name` running; True when it continues earlier work on the same inputs."""
+        """Mark `name` running; True when it continues earlier work on the same inputs (after a
+        kill, a crash or a failure: whatever the stage had kept stays valid)."""
         info = self.stage(name)
-        continuing = info.get("input_hash") == input_hash and info.get("status") == "running"
+        continuing = info.get("input_hash") == input_hash
         info.update(status="running", input_hash=input_hash,
                     started=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
         info.pop("error", None)

@@ -71,3 +71,27 @@ def test_build_stops_clearly_then_resumes(tmp_path: Path, shared_pools: Path) ->
         resumed = cli("resume", run)  # the server answers again now
     assert resumed.returncode == 0, resumed.stderr
     assert len(benchmark(run)) == 4
+
+
+def test_a_failure_mid_execution_keeps_accepted_samples(tmp_path: Path,
+                                                       shared_pools: Path) -> None:
+    run = tmp_path / "run"
+    with FaultServer(responder=_garbage_first(0)) as server:
+        server.script(["ok", "ok", "ok", "500"])
+        config = _config(tmp_path, server, 0)
+        failed = cli("build", SHARED_QUERIES / "causal.json", "--size", "6", "--pool",
+                     shared_pools / "general-bench", "--role", "verifier=flaky", "-j", "1",
+                     "--config", config, "--out", run)
+        assert failed.returncode == 1 and "Traceback" not in failed.stderr
+        accepted = run / "samples" / "accepted.jsonl"
+        before = accepted.read_text().splitlines()
+        assert len(before) == 3
+        resumed = cli("resume", run)
+        assert resumed.returncode == 0, resumed.stderr
+        assert len(server.requests) == 4 + 3
+    events = [json.loads(line) for line in (run / "trace.jsonl").open()]
+    assert not any(e.get("cache_hit") for e in events)  # verified samples were not redone
+    after = accepted.read_text().splitlines()
+    assert after[:3] == before
+    assert len({json.loads(line)["key"] for line in after}) == len(after)
+    assert len(benchmark(run)) == 6
