@@ -6,18 +6,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from tests.conftest import SHARED_POOLS
 
 from benchagent.pool import Pool, generate_starter_pool
 
-REPO = Path(__file__).resolve().parents[3]
-POOLS = (REPO / ".." / "shared" / "pools").resolve()
-GENERAL_BENCH = POOLS / "general-bench"
-BIGBENCH = POOLS / "bigbench"
+GENERAL_BENCH = SHARED_POOLS / "general-bench"
+BIGBENCH = SHARED_POOLS / "bigbench"
 
 
 def _require(path: Path) -> Path:
     if not path.is_dir():
-        pytest.skip(f"shared test pool not found at {path}")
+        pytest.fail(f"shared test pool not found at {path}")
     return path
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from tests.unit.pool.poolfiles import samples_with_params
 
 from benchagent.pool import Pool, default_starter_pool, generate_starter_pool, starter
 from benchagent.pool.starter import LICENSE, MEDIA_SAMPLES_PER_DATASET, MEDIA_SPECS, SPECS
@@ -38,13 +39,9 @@ needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
 
 def _with_params(pool: Pool, by_name: Finder,
                  name: str) -> list[tuple[SourceSample, dict[str, Any]]]:
-    dataset_id = by_name(pool, name)
-    rows = json.loads(Path(pool.card(dataset_id).source).read_text())["data"]
-    params = {r["id"]: r["params"] for r in rows}
-    samples = pool.samples(dataset_id)
-    assert len(samples) == MEDIA_SAMPLES_PER_DATASET
-    assert len({params[s.source_id]["text"] for s in samples}) == len(samples)
-    return [(s, params[s.source_id]) for s in samples]
+    pairs = samples_with_params(pool, by_name(pool, name))
+    assert len({p["text"] for _, p in pairs}) == len(pairs)
+    return pairs
 
 
 @needs_espeak

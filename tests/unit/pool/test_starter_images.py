@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import re
 from collections.abc import Callable
@@ -12,6 +11,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from tests.unit.pool.poolfiles import samples_with_params
 
 from benchagent.pool import Pool
 from benchagent.pool.starter import LICENSE, MEDIA_SAMPLES_PER_DATASET, MEDIA_SPECS
@@ -46,14 +46,10 @@ RENDERERS: dict[str, Renderer] = {
 def _with_params(pool: Pool, by_name: Finder,
                  name: str) -> list[tuple[SourceSample, dict[str, Any]]]:
     """The dataset's loaded samples, each with the generator parameters stored in its row."""
-    dataset_id = by_name(pool, name)
-    rows = json.loads(Path(pool.card(dataset_id).source).read_text())["data"]
-    params = {r["id"]: r["params"] for r in rows}
-    samples = pool.samples(dataset_id)
-    assert len(samples) == MEDIA_SAMPLES_PER_DATASET
-    for s in samples:
+    pairs = samples_with_params(pool, by_name(pool, name))
+    for s, _ in pairs:
         assert s.options.count(s.answer) == 1 and len(set(s.options)) == len(s.options) == 4
-    return [(s, params[s.source_id]) for s in samples]
+    return pairs
 
 
 def _expected_size(name: str, params: dict[str, Any]) -> tuple[int, int]:
