@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, TypeAdapter
 
@@ -77,15 +77,19 @@ def pool_fingerprint(pool: Pool) -> str:
     return hash_of(sorted((c.id, c.size) for c in pool.cards))
 
 
+StageRun = Literal["skip", "fresh", "continue"]
+
+
 @contextlib.contextmanager
-def _stage(ctx: BuildContext, name: str, input_hash: str) -> Iterator[bool]:
-    """Runs the body only when the stage is not done on these inputs; records failures."""
+def _stage(ctx: BuildContext, name: str, input_hash: str) -> Iterator[StageRun]:
+    """Whether the body should run: "skip" when the stage is done on these inputs, "continue"
+    when earlier work on the same inputs was interrupted, else "fresh". Records the outcome."""
     if ctx.store.is_done(name, input_hash):
-        yield False
+        yield "skip"
         return
-    ctx.store.start(name, input_hash)
+    continuing = ctx.store.start(name, input_hash)
     try:
-        yield True
+        yield "continue" if continuing else "fresh"
     except BaseException as exc:
         ctx.store.fail(name, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         raise
@@ -97,13 +101,13 @@ def run_planner(ctx: BuildContext) -> None:
     fingerprint = pool_fingerprint(ctx.pool)
     with _stage(ctx, "design", hash_of(ctx.query.model_dump(), ctx.label("design"),
                                        s.max_subtasks, s.seed, fingerprint)) as run:
-        if run:
+        if run != "skip":
             subtasks = design(ctx.query, ctx.pool, ctx.models.get("design"), s.max_subtasks,
                               s.seed)
             store.write_json(SUBTASKS, _dump(list(subtasks)))
     subtasks = _load_list(store, SUBTASKS, Subtask)
     with _stage(ctx, "grounding", _grounding_key(ctx)) as run:
-        if run:
+        if run != "skip":
             report = _ground_or_fall_back(ctx, subtasks)
             store.write_json(GROUNDINGS, _dump(list(report.groundings)))
             store.write_json("plan/rejected_plans.json", report.rejected)
@@ -112,7 +116,7 @@ def run_planner(ctx: BuildContext) -> None:
     with _stage(ctx, "allocation", hash_of(file_hash(store.path(GROUNDINGS)),
                                            file_hash(store.path(SUBTASKS)), ctx.query.target_size,
                                            ctx.label("allocation"), s.seed)) as run:
-        if run:
+        if run != "skip":
             allocation = allocate(ctx.query, subtasks, groundings, ctx.pool,
                                   ctx.query.target_size, ctx.models.get("allocation"), s.seed)
             store.write_json(ALLOCATION, allocation.model_dump(mode="json"))
@@ -204,12 +208,12 @@ def run_execution(ctx: BuildContext, progress: ProgressFactory) -> None:
     store = ctx.store
     key = hash_of(file_hash(store.path(ALLOCATION)), file_hash(store.path(GROUNDINGS)),
                   ctx.label("executor"), ctx.label("verifier"), ctx.seed)
-    if store.is_done("execution", key):
-        return
-    if not store.start("execution", key):  # new inputs: earlier outcomes no longer apply
-        for rel in (ACCEPTED, REJECTED, "samples/instructions.json"):
-            store.path(rel).unlink(missing_ok=True)
-    try:
+    with _stage(ctx, "execution", key) as run:
+        if run == "skip":
+            return
+        if run == "fresh":  # new inputs: earlier outcomes no longer apply
+            for rel in (ACCEPTED, REJECTED, "samples/instructions.json"):
+                store.path(rel).unlink(missing_ok=True)
         instructions = instructions_for(store, subtasks, ctx.models.get("executor"), ctx.seed)
         states = _pair_states(ctx, subtasks, groundings, allocation, instructions)
         target = sum(min(st.quota, st.accepted + len(st.queue)) for st in states.values())
@@ -217,18 +221,14 @@ def run_execution(ctx: BuildContext, progress: ProgressFactory) -> None:
         with appenders(store.path(ACCEPTED), store.path(REJECTED)) as (acc, rej), \
                 progress(target, already) as tick:
             execute(states, acc, rej, ctx.settings.concurrency, ctx.settings.oversample, tick)
-    except BaseException as exc:
-        store.fail("execution", str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        raise
-    store.finish("execution")
 
 
-def run_benchmark(ctx: BuildContext) -> int:
+def run_benchmark(ctx: BuildContext) -> None:
     store = ctx.store
     _, _, allocation = _load_plan(ctx)
     key = hash_of(store.stage("execution").get("input_hash"), file_hash(store.path(ACCEPTED)))
     with _stage(ctx, "benchmark", key) as run:
-        if run:
+        if run != "skip":
             accepted, rejected = _outcomes(ctx, ACCEPTED), _outcomes(ctx, REJECTED)
             result = assemble(allocation, accepted, rejected)
             lines = [smp.model_dump_json() for smp in result.samples]
@@ -239,7 +239,6 @@ def run_benchmark(ctx: BuildContext) -> int:
                 "benchmark": len(result.samples), "target": ctx.query.target_size,
                 "accepted_candidates": len(accepted), "rejected_candidates": len(rejected)}
             store.manifest["shortfall"] = [sf.as_dict() for sf in result.shortfalls]
-    return int(store.manifest.get("counts", {}).get("benchmark", 0))
 
 
 def run_build(ctx: BuildContext, progress: ProgressFactory, plan_only: bool = False) -> None:
