@@ -13,6 +13,8 @@ from benchagent.cli.common import (
     open_models,
     open_pool,
     out,
+    parse_roles,
+    print_shortfall,
     progress_bar,
     trace_for,
 )
@@ -42,21 +44,10 @@ ConfigOpt = Annotated[Path | None, typer.Option(
     "--config", help="Config file (default: ./benchagent.toml if present).")]
 
 
-def _roles(values: list[str] | None) -> dict[str, str]:
-    roles = {}
-    for item in values or []:
-        role, sep, spec = item.partition("=")
-        if not sep or not spec:
-            raise typer.BadParameter(f"--role takes ROLE=SPEC, got {item!r}")
-        roles[role.strip()] = spec.strip()
-    return roles
-
-
 def _start(query: Query, settings: Settings, out_dir: Path | None, plan_only: bool) -> None:
     pool = open_pool(settings)
     root = out_dir or default_run_dir(query)
     store = RunStore.create(root, query.model_dump(mode="json"), settings.public())
-    store.manifest["plan_only"] = plan_only
     _run(store, settings, query, pool, plan_only=plan_only)
 
 
@@ -76,9 +67,7 @@ def _run(store: RunStore, settings: Settings, query: Query, pool: Pool | None = 
     counts = store.manifest.get("counts", {})
     out.print(f"benchmark: {counts.get('benchmark', 0)} items (target {query.target_size}) "
               f"→ {root / 'benchmark' / 'benchmark.jsonl'}")
-    for short in store.manifest.get("shortfall", []):
-        out.print(f"[yellow]shortfall: {short['subtask']}: {short['accepted']}/{short['quota']}"
-                  f" from {short['dataset_id']}: {short['cause']}[/]")
+    print_shortfall(store.manifest)
 
 
 def build(query: QueryArg, size: SizeOpt = None, pool: PoolOpt = None, out_dir: OutOpt = None,
@@ -88,7 +77,7 @@ def build(query: QueryArg, size: SizeOpt = None, pool: PoolOpt = None, out_dir: 
                                                   help="Stop after the plan.")] = False) -> None:
     """Build a verified benchmark for QUERY."""
     settings = load_settings(config, {"size": size, "pools": [p.resolve() for p in pool or []],
-                                      "model": model, "roles": _roles(role), "seed": seed,
+                                      "model": model, "roles": parse_roles(role), "seed": seed,
                                       "base_url": base_url, "concurrency": concurrency})
     q = load_query(query, size or settings.size)
     _start(q, settings, out_dir, plan_only)
@@ -111,5 +100,4 @@ def resume(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) 
         query = Query.model_validate(store.manifest["query"])
     except (KeyError, ValueError) as exc:
         raise RunError(f"{run_dir}/manifest.json is damaged: {exc}") from exc
-    store.manifest["plan_only"] = False
     _run(store, settings, query)

@@ -10,7 +10,9 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -93,6 +95,23 @@ def progress_bar(total: int, done: int) -> Iterator[Callable[[SampleOutcome], No
                 progress.update(task, rejected=rejected)
 
         yield tick
+
+
+def parse_roles(values: list[str] | None) -> dict[str, str]:
+    """`--role ROLE=SPEC` flags as a mapping."""
+    roles = {}
+    for item in values or []:
+        role, sep, spec = item.partition("=")
+        if not sep or not spec:
+            raise typer.BadParameter(f"--role takes ROLE=SPEC, got {item!r}")
+        roles[role.strip()] = spec.strip()
+    return roles
+
+
+def print_shortfall(manifest: dict[str, Any]) -> None:
+    for short in manifest.get("shortfall", []):
+        out.print(f"[yellow]shortfall: {short['subtask']}: {short['accepted']}/{short['quota']}"
+                  f" from {short['dataset_id']}: {short['cause']}[/]", soft_wrap=True)
 
 
 def default_run_dir(query: Query) -> Path:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from benchagent.cli.common import out
+from benchagent.cli.common import out, parse_roles
 from benchagent.config import ROLES, load_settings
 from benchagent.models import CompletionRequest, ModelClient, make_provider
 from benchagent.trace import Trace
@@ -23,9 +23,7 @@ def models(
     = False,
 ) -> None:
     """List the model bound to each role (rules = no model)."""
-    from benchagent.cli.build import _roles
-
-    settings = load_settings(config, {"model": model, "roles": _roles(role),
+    settings = load_settings(config, {"model": model, "roles": parse_roles(role),
                                       "base_url": base_url})
     table = Table()
     for col in ("role", "model", "endpoint") + (("check",) if check else ()):

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from benchagent.cli.common import out
+from benchagent.cli.common import out, print_shortfall
 from benchagent.store import RunStore, read_jsonl
 
 
@@ -65,6 +65,4 @@ def show(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) ->
         out.print(_subtasks(store))
     if m.get("usage"):
         out.print(_usage(m))
-    for short in m.get("shortfall", []):
-        out.print(f"[yellow]shortfall: {short['subtask']}: {short['accepted']}/{short['quota']}"
-                  f" ({short['cause']})[/]")
+    print_shortfall(m)
