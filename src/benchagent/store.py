@@ -185,12 +185,6 @@ class RunStore:
         self.stage(name).update(status="failed", error=error)
         self.save()
 
-    def reset_after(self, name: str) -> None:
-        """Downstream stages of `name` are stale."""
-        for later in STAGES[STAGES.index(name) + 1:]:
-            self.stage(later)["status"] = "pending"
-        self.save()
-
 
 @contextlib.contextmanager
 def appenders(*paths: Path) -> Iterator[list[JsonlAppender]]:

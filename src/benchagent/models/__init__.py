@@ -55,8 +55,7 @@ class RoleModels:
     so they share its concurrency limit, and a local model is loaded once."""
 
     def __init__(self, configs: dict[str, ModelConfig | None], trace: Trace,
-                 cache_path: Path | None,
-                 providers: dict[str, Provider] | None = None) -> None:
+                 cache_path: Path | None) -> None:
         self.trace = trace
         self.cache = ResponseCache(cache_path) if cache_path else None
         self._clients: dict[str, ModelClient | None] = {}
@@ -67,8 +66,7 @@ class RoleModels:
                 continue
             key = cfg.model_dump_json()
             if key not in shared:
-                provider = (providers or {}).get(role) or make_provider(cfg)
-                shared[key] = ModelClient(provider, cfg, trace, self.cache)
+                shared[key] = ModelClient(make_provider(cfg), cfg, trace, self.cache)
             self._clients[role] = shared[key]
 
     def get(self, role: str) -> ModelClient | None:
