@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ def store_media(src: Path, run_dir: Path) -> str:
     if not dest.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_suffix(dest.suffix + ".tmp")
-        shutil.copyfile(src, tmp)
+        tmp.write_bytes(data)
         tmp.replace(dest)
     return rel
 
