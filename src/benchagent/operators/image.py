@@ -1,1 +1,632 @@
-"""image operators (being written)."""
+"""Image operators: render text to images, degrade, crop, compose, and OCR them (Pillow, tesseract).
+
+Every operator here is deterministic given its arguments and the draws it makes from ctx.rng,
+so outputs are cached on disk by content hash (operators/cache.py).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import random
+import shutil
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageFilter
+
+from benchagent.operators.cache import cache_key, cached_bytes, cached_text
+from benchagent.operators.fonts import (
+    RGB,
+    STYLES,
+    Block,
+    draw_page,
+    fit_page,
+    font_id,
+    load_font,
+    missing_glyphs,
+)
+from benchagent.operators.media import store_bytes
+from benchagent.operators.registry import OpContext, Operator, OperatorError, SampleState, register
+from benchagent.records import FieldRole
+
+VERSION = "image-ops-1"  # bump when any operator's output for the same input changes
+
+PROMPT = "Answer the question shown in the image."
+PROMPT_OPTIONS = "Answer the question shown in the image by choosing one of the options shown."
+FIELDS = ("question", "context", "options")
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def char_error_rate(ref: str, hyp: str) -> float:
+    """Levenshtein distance between the whitespace-normalised texts over the reference length.
+
+    Case- and punctuation-sensitive; 0.0 is a perfect read; can exceed 1.0 when `hyp` is longer.
+    """
+    r, h = " ".join(ref.split()), " ".join(hyp.split())
+    if not r:
+        return 0.0 if not h else 1.0
+    return _levenshtein(r, h) / len(r)
+
+
+def _levenshtein(a: str, b: str) -> int:
+    start = 0
+    while start < min(len(a), len(b)) and a[start] == b[start]:
+        start += 1
+    a, b = a[start:], b[start:]
+    while a and b and a[-1] == b[-1]:
+        a, b = a[:-1], b[:-1]
+    if not a or not b:
+        return len(a) + len(b)
+    target = np.frombuffer(b.encode("utf-32-le"), dtype=np.uint32)
+    steps = np.arange(len(b) + 1)
+    row = steps.copy()
+    for i, char in enumerate(a, start=1):
+        substitute = row[:-1] + (target != ord(char))
+        candidate = np.empty_like(row)
+        candidate[0] = i
+        candidate[1:] = np.minimum(row[1:] + 1, substitute)
+        # An insertion chain: new[j] = min(candidate[j], new[j-1] + 1).
+        row = np.minimum.accumulate(candidate - steps) + steps
+    return int(row[-1])
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise OperatorError(f"cannot read image {path.name}: {exc.strerror}") from exc
+
+
+def _open(data: bytes, name: str) -> Image.Image:
+    """The image in `data` as RGB (transparency flattened onto white)."""
+    try:
+        img = Image.open(io.BytesIO(data))
+        img.load()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise OperatorError(f"not a readable image: {name} ({exc})") from exc
+    if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
+        rgba = img.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, (255, 255, 255))
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    return img.convert("RGB")
+
+
+def _encode(img: Image.Image, fmt: str = "PNG", quality: int = 90) -> bytes:
+    buf = io.BytesIO()
+    if fmt == "JPEG":
+        img.save(buf, format="JPEG", quality=quality)
+    else:
+        img.save(buf, format="PNG", optimize=False)
+    return buf.getvalue()
+
+
+def _choice(value: Any, allowed: tuple[str, ...], what: str, ctx: OpContext,
+            aliases: dict[str, str] | None = None) -> str:
+    name = str(value).strip().lower().replace("_", "-")
+    name = (aliases or {}).get(name, name)
+    if name == "auto":
+        return ctx.rng.choice(allowed)
+    if name not in allowed:
+        raise OperatorError(f"unknown {what} {value!r}; use one of: auto, {', '.join(allowed)}")
+    return name
+
+
+def _indices(state: SampleState, args: dict[str, Any]) -> list[int]:
+    if not state.images:
+        raise OperatorError("the sample has no image")
+    if args.get("index") is None:
+        return list(range(len(state.images)))
+    index = int(args["index"])
+    if not -len(state.images) <= index < len(state.images):
+        raise OperatorError(f"image index {index} out of range ({len(state.images)} images)")
+    return [index % len(state.images)]
+
+
+def _number(args: dict[str, Any], name: str, default: float, low: float, high: float) -> float:
+    try:
+        value = float(args.get(name, default))
+    except (TypeError, ValueError):
+        raise OperatorError(f"{name} must be a number, got {args.get(name)!r}") from None
+    if not low <= value <= high:
+        raise OperatorError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
+    return value
+
+
+# ---------------------------------------------------------------- render_text_image
+
+
+STYLE_ALIASES = {"monospace": "receipt", "mono": "receipt", "handwriting-like": "handwriting",
+                 "screen-dark": "dark", "dark-mode": "dark", "screen-dark-mode": "dark"}
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [" ".join(p.split()) for p in text.replace("\r", "\n").split("\n") if p.strip()]
+
+
+def _blocks(state: SampleState, fields: list[str]) -> list[Block]:
+    blocks: list[Block] = []
+    if "context" in fields:
+        blocks += [Block(p) for p in _paragraphs(state.context)]
+    if "question" in fields:
+        label = "Question: " if blocks else ""
+        blocks += [Block(label + p) for p in _paragraphs(state.question)]
+    if "options" in fields and state.options:
+        if len(state.options) > len(LETTERS):
+            raise OperatorError(f"too many options to letter ({len(state.options)})")
+        blocks += [Block(" ".join(o.split()), f"{LETTERS[i]}. ", i == 0)
+                   for i, o in enumerate(state.options)]
+    return blocks
+
+
+def _fields(args: dict[str, Any]) -> list[str]:
+    fields = args.get("fields", ["question", "context"])
+    fields = [fields] if isinstance(fields, str) else list(fields)
+    unknown = [f for f in fields if f not in FIELDS]
+    if unknown or not fields:
+        raise OperatorError(f"fields must be a non-empty list of {', '.join(FIELDS)}; "
+                            f"got {fields!r}")
+    return [str(f) for f in fields]
+
+
+def render_text_image(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleState:
+    fields = _fields(args)
+    style_name = _choice(args.get("style", "auto"), tuple(STYLES), "style", ctx, STYLE_ALIASES)
+    style = STYLES[style_name]
+    palette = ctx.rng.randrange(len(style.palettes))
+    seed = ctx.rng.getrandbits(32)
+    width = int(_number(args, "width", style.width, 240, 4000))
+    blocks = _blocks(state, fields)
+    if not blocks:
+        raise OperatorError(f"nothing to render: {', '.join(fields)} empty")
+    shown = "\n".join(b.prefix + b.text for b in blocks)
+    missing = missing_glyphs(load_font(style.family, style.size), shown)
+    if missing:
+        raise OperatorError(f"the {style.family} font cannot draw: {''.join(missing[:20])}")
+    key = cache_key(VERSION, [(b.prefix, b.text, b.gap_before) for b in blocks], style_name,
+                    palette, seed if style.ruled else 0, width, font_id(style.family))
+
+    def produce() -> bytes:
+        font, lines, size = fit_page(blocks, style, width)
+        return _encode(draw_page(lines, font, size, style, width, style.palettes[palette], seed))
+
+    path = store_bytes(cached_bytes("render_text_image", key, produce), ".png", ctx.run_dir)
+    update: dict[str, Any] = {"images": [*state.images, path],
+                              "media_text": {**state.media_text, path: shown}}
+    if args.get("replace", True):
+        if "context" in fields:
+            update["context"] = ""
+        if "question" in fields:
+            update["question"] = PROMPT_OPTIONS if "options" in fields and state.options else PROMPT
+        if "options" in fields and state.options:
+            update.update(_lettered(state))
+    return state.model_copy(update=update)
+
+
+def _lettered(state: SampleState) -> dict[str, Any]:
+    """Options shown only in the image: the text keeps their letters, the answer its letter."""
+    letters = list(LETTERS[:len(state.options)])
+    try:
+        gold = letters[state.options.index(state.answer)]
+    except ValueError:
+        raise OperatorError("the answer is not one of the options, so it has no letter") from None
+    return {"options": letters, "answer": gold,
+            "answer_aliases": [state.answer, *state.answer_aliases]}
+
+
+# ---------------------------------------------------------------- degrade_image
+
+
+def _background(img: Image.Image) -> RGB:
+    corners = [img.getpixel(p) for p in ((0, 0), (img.width - 1, 0), (0, img.height - 1),
+                                         (img.width - 1, img.height - 1))]
+    r, g, b = max(set(map(tuple, corners)), key=corners.count)  # type: ignore[arg-type]
+    return int(r), int(g), int(b)
+
+
+def _blur(img: Image.Image, severity: float, rng: random.Random) -> Image.Image:
+    return img.filter(ImageFilter.GaussianBlur(radius=0.3 + 3.7 * severity))
+
+
+def _noise(img: Image.Image, severity: float, rng: random.Random) -> Image.Image:
+    noise = np.random.default_rng(rng.getrandbits(32)).normal(0, 110 * severity,
+                                                               (img.height, img.width, 1))
+    pixels = np.asarray(img, dtype=np.float32) + noise
+    return Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
+
+
+def _rotate(img: Image.Image, severity: float, rng: random.Random) -> Image.Image:
+    angle = 20 * severity * rng.choice((-1, 1))
+    return img.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True,
+                      fillcolor=_background(img))
+
+
+def _occlusion(img: Image.Image, severity: float, rng: random.Random) -> Image.Image:
+    out = img.copy()
+    draw = ImageDraw.Draw(out)
+    boxes = 1 + round(5 * severity)
+    area = 0.3 * severity * img.width * img.height / boxes
+    for _ in range(boxes):
+        aspect = rng.uniform(0.5, 3.0)
+        w = min(img.width, round(math.sqrt(area * aspect)))
+        h = min(img.height, round(area / max(w, 1)))
+        x, y = rng.randint(0, img.width - w), rng.randint(0, img.height - h)
+        shade = rng.randint(0, 90)
+        draw.rectangle((x, y, x + w, y + h), fill=(shade, shade, shade))
+    return out
+
+
+def _low_contrast(img: Image.Image, severity: float, rng: random.Random) -> Image.Image:
+    return ImageEnhance.Contrast(img).enhance(1 - 0.92 * severity)
+
+
+def _jpeg_quality(severity: float) -> int:
+    return max(1, round(60 * (1 - severity) ** 2))
+
+
+def _jpeg(img: Image.Image, severity: float, rng: random.Random) -> Image.Image:
+    return Image.open(io.BytesIO(_encode(img, "JPEG", _jpeg_quality(severity))))
+
+
+DEGRADATIONS = {"blur": _blur, "noise": _noise, "jpeg": _jpeg, "rotate": _rotate,
+                "occlusion": _occlusion, "low_contrast": _low_contrast}
+
+
+def degrade_image(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleState:
+    kinds = tuple(DEGRADATIONS)
+    kind = _choice(args.get("kind", "auto"), kinds, "degradation kind", ctx,
+                   {k.replace("_", "-"): k for k in kinds})
+    severity = _number(args, "severity", 0.5, 0.0, 1.0)
+    seed = ctx.rng.getrandbits(32)
+    images, media_text = list(state.images), dict(state.media_text)
+    degraded = list(state.degraded)
+    for i in _indices(state, args):
+        old = images[i]
+        data = _read(ctx.resolve(old))
+        key = cache_key(VERSION, data, kind, severity, seed + i)
+
+        def produce(data: bytes = data, name: str = Path(old).name, i: int = i) -> bytes:
+            out = DEGRADATIONS[kind](_open(data, name), severity, random.Random(seed + i))
+            return _encode(out, "JPEG", _jpeg_quality(severity)) if kind == "jpeg" else _encode(out)
+
+        new = store_bytes(cached_bytes("degrade_image", key, produce),
+                          ".jpg" if kind == "jpeg" else ".png", ctx.run_dir)
+        images[i] = new
+        if old in media_text:
+            media_text[new] = media_text.pop(old)
+        degraded = [*(d for d in degraded if d != old), new]
+    return state.model_copy(update={"images": images, "media_text": media_text,
+                                    "degraded": degraded})
+
+
+# ---------------------------------------------------------------- crop
+
+
+REGIONS: dict[str, tuple[float, float, float, float]] = {
+    "top-half": (0, 0, 1, 0.5), "bottom-half": (0, 0.5, 1, 1),
+    "left-half": (0, 0, 0.5, 1), "right-half": (0.5, 0, 1, 1),
+    "center": (0.25, 0.25, 0.75, 0.75),
+    "top-left": (0, 0, 0.5, 0.5), "top-right": (0.5, 0, 1, 0.5),
+    "bottom-left": (0, 0.5, 0.5, 1), "bottom-right": (0.5, 0.5, 1, 1),
+}
+
+
+def _crop_box(args: dict[str, Any]) -> tuple[float, float, float, float]:
+    if "region" in args:
+        name = str(args["region"]).strip().lower().replace("_", "-")
+        if name not in REGIONS:
+            raise OperatorError(f"unknown region {args['region']!r}; use one of: "
+                                f"{', '.join(REGIONS)}")
+        return REGIONS[name]
+    box = args.get("box")
+    try:
+        left, top, right, bottom = (float(v) for v in box)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise OperatorError(f"crop needs region or box [left, top, right, bottom], "
+                            f"got {box!r}") from None
+    if not (0 <= left < right <= 1 and 0 <= top < bottom <= 1):
+        raise OperatorError(f"crop box must be fractions with left<right, top<bottom: {box!r}")
+    return left, top, right, bottom
+
+
+def _ink_box(img: Image.Image) -> tuple[int, int, int, int] | None:
+    """Bounding box of whatever differs clearly from the background colour."""
+    flat = Image.new("RGB", img.size, _background(img))
+    mask = ImageChops.difference(img, flat).convert("L").point(lambda v: 255 if v > 40 else 0)
+    return mask.getbbox()
+
+
+def _inside(inner: tuple[int, int, int, int] | None, outer: tuple[int, int, int, int]) -> bool:
+    return inner is None or (inner[0] >= outer[0] and inner[1] >= outer[1]
+                             and inner[2] <= outer[2] and inner[3] <= outer[3])
+
+
+def crop(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleState:
+    fractions = _crop_box(args)
+    images, media_text = list(state.images), dict(state.media_text)
+    degraded = list(state.degraded)
+    for i in _indices(state, args):
+        old = images[i]
+        data = _read(ctx.resolve(old))
+        img = _open(data, Path(old).name)
+        w, h = img.size
+        box = (round(fractions[0] * w), round(fractions[1] * h),
+               round(fractions[2] * w), round(fractions[3] * h))
+        if box[2] - box[0] < 8 or box[3] - box[1] < 8:
+            raise OperatorError(f"crop of {w}x{h} image to {box} leaves under 8 px")
+        out = cached_bytes("crop", cache_key(VERSION, data, box),
+                           lambda img=img, box=box: _encode(img.crop(box)))  # type: ignore[misc]
+        new = store_bytes(out, ".png", ctx.run_dir)
+        images[i] = new
+        text = media_text.pop(old, None)
+        if text is not None and _inside(_ink_box(img), box):
+            media_text[new] = text
+        if old in degraded:
+            degraded = [*(d for d in degraded if d != old), new]
+    return state.model_copy(update={"images": images, "media_text": media_text,
+                                    "degraded": degraded})
+
+
+# ---------------------------------------------------------------- compose_images
+
+
+LABEL_HEIGHT = 44
+GAP = 12
+MAX_PANELS = 16
+
+
+def _grid(n: int, arrangement: str) -> tuple[int, int]:
+    if arrangement == "row":
+        return n, 1
+    if arrangement == "column":
+        return 1, n
+    cols = math.ceil(math.sqrt(n))
+    return cols, math.ceil(n / cols)
+
+
+def compose_canvas_size(n: int, panel: int, arrangement: str = "grid") -> tuple[int, int]:
+    """Pixel size of a composed image of `n` panels of `panel` px each."""
+    cols, rows = _grid(n, arrangement)
+    return cols * panel + (cols + 1) * GAP, rows * (panel + LABEL_HEIGHT) + (rows + 1) * GAP
+
+
+def _compose(images: list[Image.Image], labels: list[str], panel: int,
+             arrangement: str) -> Image.Image:
+    cols, _ = _grid(len(images), arrangement)
+    canvas = Image.new("RGB", compose_canvas_size(len(images), panel, arrangement), "white")
+    draw = ImageDraw.Draw(canvas)
+    font = load_font("sans-bold", round(LABEL_HEIGHT * 0.7))
+    for n, (img, label) in enumerate(zip(images, labels, strict=True)):
+        x = GAP + (n % cols) * (panel + GAP)
+        y = GAP + (n // cols) * (panel + LABEL_HEIGHT + GAP)
+        draw.text((x + panel // 2, y + LABEL_HEIGHT // 2), label, font=font, fill="black",
+                  anchor="mm")
+        draw.rectangle((x - 1, y + LABEL_HEIGHT - 1, x + panel, y + LABEL_HEIGHT + panel),
+                       outline=(180, 180, 180), fill=(245, 245, 245))
+        thumb = img.copy()
+        thumb.thumbnail((panel, panel), Image.Resampling.LANCZOS)
+        canvas.paste(thumb, (x + (panel - thumb.width) // 2,
+                             y + LABEL_HEIGHT + (panel - thumb.height) // 2))
+    return canvas
+
+
+def _panel_sources(state: SampleState, ctx: OpContext, siblings: int) -> list[Path]:
+    paths = [ctx.resolve(p) for p in state.images]
+    if siblings > 0:
+        if ctx.siblings is None:
+            raise OperatorError("with_siblings needs sibling samples, and none are available")
+        extra = [Path(p) for s in ctx.siblings(siblings) for p in s.images]
+        if not extra:
+            raise OperatorError(f"none of the {siblings} sibling samples has an image")
+        paths += extra
+    if len(paths) > MAX_PANELS:
+        raise OperatorError(f"too many images to compose ({len(paths)} > {MAX_PANELS})")
+    return paths
+
+
+def compose_images(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleState:
+    if not state.images:
+        raise OperatorError("the sample has no image")
+    siblings = int(_number(args, "with_siblings", 0, 0, MAX_PANELS))
+    panel = int(_number(args, "panel", 512, 64, 2048))
+    arrangement = _choice(args.get("layout", "grid"), ("grid", "row", "column"), "layout", ctx)
+    style = _choice(args.get("labels", "numbers"), ("numbers", "letters"), "label style", ctx)
+    paths = _panel_sources(state, ctx, siblings)
+    datas = [_read(p) for p in paths]
+    labels = [LETTERS[i] if style == "letters" else str(i + 1) for i in range(len(paths))]
+    key = cache_key(VERSION, [cache_key(d) for d in datas], labels, panel, arrangement)
+
+    def produce() -> bytes:
+        images = [_open(d, p.name) for d, p in zip(datas, paths, strict=True)]
+        return _encode(_compose(images, labels, panel, arrangement))
+
+    new = store_bytes(cached_bytes("compose_images", key, produce), ".png", ctx.run_dir)
+    was_degraded = any(p in state.degraded for p in state.images)
+    media_text = {k: v for k, v in state.media_text.items() if k not in state.images}
+    degraded = [d for d in state.degraded if d not in state.images]
+    return state.model_copy(update={"images": [new], "media_text": media_text,
+                                    "degraded": [*degraded, new] if was_degraded else degraded})
+
+
+# ---------------------------------------------------------------- ocr
+
+OCR_ARGS = ("-l", "eng", "--psm", "6")
+OCR_TIMEOUT = 60.0
+OCR_PREP = "invert-denoise-deskew-2"
+
+
+def tesseract_available() -> bool:
+    return shutil.which("tesseract") is not None
+
+
+def _tesseract() -> str:
+    binary = shutil.which("tesseract")
+    if binary is None:
+        raise OperatorError("tesseract is not installed (install the Debian package "
+                            "tesseract-ocr)")
+    return binary
+
+
+@lru_cache(maxsize=4)
+def _tesseract_version(binary: str) -> str:
+    try:
+        out = subprocess.run([binary, "--version"], capture_output=True, timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise OperatorError(f"cannot run tesseract: {exc}") from exc
+    return (out.stdout or out.stderr).decode(errors="replace").partition("\n")[0].strip()
+
+
+def _noise_level(gray: Image.Image) -> float:
+    """Median absolute Laplacian: about 0 on clean renders, large on grainy scans."""
+    a = np.asarray(gray, dtype=np.float32)
+    lap = 4 * a[1:-1, 1:-1] - a[:-2, 1:-1] - a[2:, 1:-1] - a[1:-1, :-2] - a[1:-1, 2:]
+    return float(np.median(np.abs(lap))) if lap.size else 0.0
+
+
+def _skew_angle(gray: Image.Image) -> float:
+    """The rotation (degrees, within ±20) that makes text lines horizontal: the angle at which
+    the row profile of horizontal edges (dense in text, sparse in solid blobs) is sharpest."""
+    small = gray.copy()
+    small.thumbnail((600, 600))
+    background = int(np.median(np.asarray(small)))
+
+    def sharpness(angle: float) -> float:
+        turned = np.asarray(small.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True,
+                                         fillcolor=background), dtype=np.float32)
+        return float(np.var(np.abs(np.diff(turned, axis=1)).sum(axis=1)))
+
+    coarse = max(np.arange(-20.0, 20.5, 1.0), key=sharpness)
+    best = float(max(np.arange(coarse - 1, coarse + 1.01, 0.25), key=sharpness))
+    return best if sharpness(best) > 1.05 * sharpness(0.0) else 0.0
+
+
+def _prepare(data: bytes, name: str) -> bytes:
+    """What tesseract reads best: dark text on light, denoised when grainy, deskewed."""
+    gray = _open(data, name).convert("L")
+    if np.asarray(gray).mean() < 110:
+        gray = Image.eval(gray, lambda v: 255 - v)
+    if _noise_level(gray) > 20:
+        gray = gray.filter(ImageFilter.MedianFilter(3))
+    angle = _skew_angle(gray)
+    if abs(angle) >= 1:
+        gray = gray.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True,
+                           fillcolor=int(np.median(np.asarray(gray))))
+    return _encode(gray)
+
+
+def _run_tesseract(binary: str, png: bytes, name: str) -> str:
+    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+    try:
+        proc = subprocess.run([binary, "stdin", "stdout", *OCR_ARGS], input=png,
+                              capture_output=True, timeout=OCR_TIMEOUT, env=env, check=False)
+    except subprocess.TimeoutExpired:
+        raise OperatorError(f"tesseract timed out after {OCR_TIMEOUT:g} s on {name}") from None
+    except OSError as exc:
+        raise OperatorError(f"cannot run tesseract: {exc}") from exc
+    if proc.returncode != 0:
+        lines = proc.stderr.decode(errors="replace").strip().splitlines() or ["no message"]
+        raise OperatorError(f"tesseract failed on {name}: {lines[-1]}")
+    text = proc.stdout.decode("utf-8", errors="replace").replace("\f", "")
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
+
+
+def ocr_image(path: Path) -> str:
+    """Tesseract's reading of the image file (English), cached by image bytes and tesseract."""
+    binary = _tesseract()
+    data = _read(path)
+    key = cache_key(VERSION, data, _tesseract_version(binary), OCR_ARGS, OCR_PREP)
+    return cached_text("ocr", key, lambda: _run_tesseract(binary, _prepare(data, path.name),
+                                                          path.name))
+
+
+def ocr(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleState:
+    into = str(args.get("into", "context"))
+    if into not in ("context", "question"):
+        raise OperatorError(f"ocr into must be 'context' or 'question', got {into!r}")
+    indices = _indices(state, args)
+    text = "\n\n".join(t for t in (ocr_image(ctx.resolve(state.images[i])) for i in indices) if t)
+    if not text.strip():
+        raise OperatorError("OCR found no text in the image")
+    current = getattr(state, into)
+    update: dict[str, Any] = {into: f"{current}\n\n{text}" if args.get("append") and current
+                              else text}
+    if args.get("drop_image"):
+        dropped = {state.images[i] for i in indices}
+        update["images"] = [p for p in state.images if p not in dropped]
+        update["media_text"] = {k: v for k, v in state.media_text.items() if k not in dropped}
+    return state.model_copy(update=update)
+
+
+# ---------------------------------------------------------------- registration
+
+_IMAGE = frozenset({FieldRole.image})
+_INDEX = "int (optional): only this image of the sample; default every image"
+
+register(Operator(
+    name="render_text_image",
+    description="Render the sample's text fields into a PNG (word-wrapped, options as 'A. ...') "
+                "in a visual style: document (serif, black on white), slide (large bold sans on "
+                "a coloured background), receipt (narrow monospace), handwriting (italic ink on "
+                "ruled paper, slightly jittered), dark (light sans on a dark screen). With "
+                "replace the rendered fields leave the text and the question becomes a prompt to "
+                "answer the question shown in the image; options stay in the answer key.",
+    requires=frozenset({FieldRole.question}), produces=_IMAGE, fn=render_text_image,
+    params={"fields": "list of question|context|options (default [question, context])",
+            "style": "auto|document|slide|receipt|handwriting|dark (default auto: seeded)",
+            "width": "int px, 240-4000 (default per style: 800, slide 1024, receipt 520)",
+            "replace": "bool (default true): remove the rendered fields from the text; rendered "
+                       "options leave their letters as the options and the answer"},
+    cost_class="cpu",
+))
+register(Operator(
+    name="degrade_image",
+    description="Degrade the sample's images like a bad scan or photo: blur (Gaussian), noise "
+                "(Gaussian pixel noise), jpeg (low-quality compression), rotate (up to 20 "
+                "degrees), occlusion (grey boxes over up to 30% of the area) or low_contrast. "
+                "The result is marked degraded; its text is kept for a looser read-back.",
+    requires=_IMAGE, produces=frozenset(), fn=degrade_image,
+    params={"kind": "auto|blur|noise|jpeg|rotate|occlusion|low_contrast (default auto: seeded)",
+            "severity": "float 0-1 (default 0.5)", "index": _INDEX},
+    cost_class="cpu",
+))
+register(Operator(
+    name="crop",
+    description="Crop the sample's images to a named region or a box of fractions. The image's "
+                "known text is kept only when the crop keeps all of the drawn content.",
+    requires=_IMAGE, produces=frozenset(), fn=crop,
+    params={"region": "top-half|bottom-half|left-half|right-half|center|top-left|top-right|"
+                      "bottom-left|bottom-right",
+            "box": "[left, top, right, bottom] as fractions 0-1 (instead of region)",
+            "index": _INDEX},
+    cost_class="cpu",
+))
+register(Operator(
+    name="compose_images",
+    description="Combine the sample's images, and with with_siblings the images of n other "
+                "samples of the dataset, into one image of labelled panels (1, 2, ... or A, B, "
+                "...), the sample's own images first. The panels replace the sample's images.",
+    requires=_IMAGE, produces=frozenset(), fn=compose_images,
+    params={"with_siblings": "int (default 0): add the images of this many sibling samples",
+            "layout": "grid|row|column (default grid)", "labels": "numbers|letters",
+            "panel": "int px, the side of each square panel, 64-2048 (default 512)"},
+    cost_class="cpu",
+))
+register(Operator(
+    name="ocr",
+    description="Read the text of the sample's images with tesseract OCR (English) into the "
+                "context (or the question), replacing that field unless append is set.",
+    requires=_IMAGE, produces=frozenset({FieldRole.context}), fn=ocr,
+    params={"into": "context|question (default context)",
+            "append": "bool (default false): append to the field instead of replacing it",
+            "drop_image": "bool (default false): remove the image once read",
+            "index": _INDEX},
+    cost_class="cpu",
+))

@@ -45,5 +45,6 @@ def attach_media(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> Sa
 register(Operator(
     name="attach_media",
     description="Copy the sample's image and audio files into the run's media folder.",
-    requires=frozenset(), produces=frozenset(), fn=attach_media, cost_class="cpu",
+    requires=frozenset(), produces=frozenset(), fn=attach_media,
+    cost_class="cheap",  # file copies: not worth a process
 ))
