@@ -1,10 +1,30 @@
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
-from benchagent.executor.verify import rule_checks, semantic_check
+from PIL import Image
+
+from benchagent.executor.verify import (
+    VerifyLayers,
+    blind_check,
+    rule_checks,
+    semantic_check,
+    verify_sample,
+)
 from benchagent.models import MockRule
-from benchagent.records import AnswerType, BenchmarkSample, Provenance, Subtask
+from benchagent.operators import OpContext, SampleState, get_operator
+from benchagent.records import (
+    AnswerType,
+    BenchmarkSample,
+    CheckResult,
+    DatasetCard,
+    Media,
+    Modality,
+    Provenance,
+    SourceSample,
+    Subtask,
+)
 
 
 def _sample(**kw: object) -> BenchmarkSample:
@@ -53,3 +73,117 @@ def test_semantic_check_falls_back_when_output_stays_invalid(mock_client) -> Non
     result = semantic_check(client, _sample(), seed=0)
     assert result.passed and "skipped" in result.reason
     assert client.trace.totals()["verifier"]["fallbacks"] == 1
+
+
+# ---------------------------------------------------------------- blind check and layers
+
+IMAGE_SUB = Subtask(name="T", description="t", modalities=[Modality.image],
+                    answer_type=AnswerType.multiple_choice)
+SHOWN = "Which city is the capital of France?\nA. Paris\nB. Rome\nC. Oslo"
+PAGE = "media/page.png"
+
+
+def _image_item(tmp_path: Path, **kw: object) -> tuple[BenchmarkSample, SampleState]:
+    """An item whose question was moved into an image (a real PNG, blank unless rendered)."""
+    (tmp_path / "media").mkdir(exist_ok=True)
+    Image.new("RGB", (300, 100), "white").save(tmp_path / PAGE)
+    sample = _sample(question="Answer the question shown in the image by choosing one of the "
+                              "options shown.", media=[Media(kind=Modality.image, path=PAGE)])
+    sample = sample.model_copy(update=kw)
+    return sample, SampleState(images=[PAGE], media_text={PAGE: SHOWN})
+
+
+def _blind(reply: object, tmp_path: Path, mock_client) -> CheckResult:  # type: ignore[no-untyped-def]
+    sample, state = _image_item(tmp_path)
+    client = mock_client(MockRule("WITHOUT its image", reply))
+    return blind_check(sample, state, IMAGE_SUB, client, seed=0)
+
+
+def test_blind_verifier_answering_the_gold_rejects_the_item(tmp_path: Path, mock_client) -> None:  # type: ignore[no-untyped-def]
+    result = _blind({"reason": "everyone knows", "answer": "Paris"}, tmp_path, mock_client)
+    assert not result.passed and result.reason.startswith("answerable without its image")
+    lettered = _blind({"reason": "guess", "answer": "A"}, tmp_path, mock_client)
+    assert not lettered.passed
+
+
+def test_blind_verifier_that_cannot_tell_or_is_wrong_passes(tmp_path: Path, mock_client) -> None:  # type: ignore[no-untyped-def]
+    assert _blind({"reason": "no question", "answer": "cannot tell"}, tmp_path,
+                  mock_client).passed
+    assert _blind({"reason": "guess", "answer": "Rome"}, tmp_path, mock_client).passed
+
+
+def test_blind_check_falls_back_when_output_stays_invalid(tmp_path: Path, mock_client) -> None:  # type: ignore[no-untyped-def]
+    sample, state = _image_item(tmp_path)
+    client = mock_client(MockRule("WITHOUT its image", "not json"), repair_rounds=0)
+    result = blind_check(sample, state, IMAGE_SUB, client, seed=0)
+    assert result.passed and result.reason.startswith("skipped")
+    assert client.trace.totals()["verifier"]["fallbacks"] == 1
+
+
+def test_blind_prompt_shows_the_text_only(tmp_path: Path, mock_client) -> None:  # type: ignore[no-untyped-def]
+    sample, state = _image_item(tmp_path)
+    client = mock_client()
+    blind_check(sample, state, IMAGE_SUB, client, seed=0)
+    prompt = client.provider.calls[0].messages[0]["content"]
+    assert "Paris" in prompt and "capital of France" not in prompt and "Gold" not in prompt
+
+
+def test_blind_rules_without_a_verifier(tmp_path: Path) -> None:
+    sample, state = _image_item(tmp_path)
+    assert blind_check(sample, state, IMAGE_SUB, None, seed=0).passed
+    leaked, _ = _image_item(tmp_path, context="Paris is the capital of France.")
+    assert "gives the gold" in blind_check(leaked, state, IMAGE_SUB, None, seed=0).reason
+    repeated, _ = _image_item(tmp_path, question="Which city is the capital of France?")
+    reason = blind_check(repeated, state, IMAGE_SUB, None, seed=0).reason
+    assert reason == f"answerable without its image: the text repeats what {PAGE} holds"
+    bare = _sample()
+    assert "has no image" in blind_check(bare, SampleState(), IMAGE_SUB, None, seed=0).reason
+
+
+def test_semantic_check_sees_the_text_moved_into_media(tmp_path: Path, mock_client) -> None:  # type: ignore[no-untyped-def]
+    sample, state = _image_item(tmp_path)
+    client = mock_client()
+    semantic_check(client, sample, 0, state)
+    semantic_check(client, sample, 0)
+    with_text, without = (c.messages[0]["content"] for c in client.provider.calls)
+    assert f"the image {PAGE} shows:\nWhich city is the capital of France?" in with_text
+    assert "which you cannot see or hear" in without and "capital of France" not in without
+
+
+def test_schema_only_layers_run_the_schema_check_alone(tmp_path: Path, mock_client) -> None:  # type: ignore[no-untyped-def]
+    sample, state = _image_item(tmp_path, options=["Paris", "Paris"])
+    client = mock_client()
+    checks = verify_sample(sample, state, IMAGE_SUB, tmp_path, client, 0,
+                           VerifyLayers.schema_only())
+    assert [c.check for c in checks] == ["schema"] and not client.provider.calls
+
+
+def test_layers_stop_at_the_first_rejection(tmp_path: Path, mock_client) -> None:  # type: ignore[no-untyped-def]
+    client = mock_client()
+    bad_rules, state = _image_item(tmp_path, options=["Paris", "Paris"])
+    checks = verify_sample(bad_rules, state, IMAGE_SUB, tmp_path, client, 0, VerifyLayers.full())
+    assert "one_correct" in {c.check for c in checks if not c.passed}
+    blank_page, state = _image_item(tmp_path)  # the blank PNG does not show SHOWN
+    checks = verify_sample(blank_page, state, IMAGE_SUB, tmp_path, client, 0, VerifyLayers.full())
+    assert checks[-1].check == "ocr_readback" and not checks[-1].passed
+    assert not client.provider.calls
+
+
+def test_full_layers_on_a_real_page(tmp_path: Path, mock_client) -> None:  # type: ignore[no-untyped-def]
+    ctx = OpContext(source=SourceSample(dataset_id="d", source_id="1"),
+                    card=DatasetCard(id="d", name="D", format="jsonl", source="x"),
+                    answer_space=[], rng=random.Random(0), run_dir=tmp_path)
+    state = get_operator("render_text_image").fn(
+        SampleState(question="Which city is the capital of France?", options=["Paris", "Rome"],
+                    answer="Paris"), ctx, {"style": "document"})
+    sample = _sample(question=state.question, options=state.options,
+                     media=[Media(kind=Modality.image, path=state.images[0])])
+    client = mock_client(MockRule("WITHOUT its image", {"reason": "r", "answer": "cannot tell"}),
+                         MockRule("Gold answer", {"reason": "r", "answerable": True,
+                                                  "answer_correct": True}))
+    checks = verify_sample(sample, state, IMAGE_SUB, tmp_path, client, 0, VerifyLayers.full())
+    assert all(c.passed for c in checks), checks
+    assert [c.check for c in checks][-3:] == ["ocr_readback", "blind", "semantic"]
+    text_only = verify_sample(_sample(), SampleState(), SUB, tmp_path, client, 0,
+                              VerifyLayers.full())
+    assert [c.check for c in text_only][-1] == "semantic"

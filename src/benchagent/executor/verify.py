@@ -1,25 +1,63 @@
-"""Verification layers: rule checks on every sample, and a semantic check by the verifier model."""
+"""Verification layers, cheapest first: rule checks on every sample, read-back of generated
+media (readback.py), the blind check (is the item answerable without its image or audio?) and a
+semantic check by the verifier model. `verify_sample` runs them in that order and stops at the
+first layer that rejects the item, so no model call is spent on an item already rejected.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from benchagent.executor.readback import ReadbackThresholds, normalize_reading, readback_checks
 from benchagent.models import ModelClient, StructuredOutputError
+from benchagent.operators.registry import SampleState
 from benchagent.operators.text import normalize
 from benchagent.prompts import render
-from benchagent.records import AnswerType, BenchmarkSample, CheckResult, Subtask
+from benchagent.records import AnswerType, BenchmarkSample, CheckResult, Modality, Subtask
 
 _NUMBER = re.compile(r"^-?\d+(?:[.,]\d+)?$")
 _YES_NO = {"yes", "no"}
+
+
+CANNOT_TELL = "cannot tell"
+_TARGETS = (Modality.image, Modality.audio)
+_LETTERED = re.compile(r"^([a-z]) (.+)$")
 
 
 class SemanticVerdict(BaseModel):
     reason: str = Field(default="", max_length=400)  # first, so the verdict follows a reason
     answerable: bool
     answer_correct: bool
+
+
+class BlindVerdict(BaseModel):
+    reason: str = Field(default="", max_length=400)
+    answer: str = Field(max_length=300)  # the option's text, the answer, or "cannot tell"
+
+
+@dataclass(frozen=True)
+class VerifyLayers:
+    """Which verification layers run; the schema check always does."""
+
+    rules: bool = True
+    readback: bool = True
+    blind: bool = True
+    semantic: bool = True
+    thresholds: ReadbackThresholds = field(default_factory=ReadbackThresholds)
+
+    @classmethod
+    def full(cls) -> VerifyLayers:
+        return cls()
+
+    @classmethod
+    def schema_only(cls) -> VerifyLayers:
+        """`--ablate verification`: the schema check and nothing else."""
+        return cls(rules=False, readback=False, blind=False, semantic=False)
 
 
 def _check(name: str, ok: bool, reason: str = "") -> CheckResult:
@@ -83,9 +121,19 @@ def rule_checks(sample: BenchmarkSample, subtask: Subtask, run_dir: Path) -> lis
             check_not_leaked(sample), check_media(sample, run_dir)]
 
 
-def semantic_check(client: ModelClient, sample: BenchmarkSample, seed: int) -> CheckResult:
+def _media_for_prompt(sample: BenchmarkSample, state: SampleState | None) -> list[dict[str, str]]:
+    texts = state.media_text if state is not None else {}
+    return [{"kind": m.kind.value, "path": m.path, "text": texts.get(m.path, "")}
+            for m in sample.media]
+
+
+def semantic_check(client: ModelClient, sample: BenchmarkSample, seed: int,
+                   state: SampleState | None = None) -> CheckResult:
+    """The verifier's judgement of the item; with `state`, the text its generated media show or
+    say is part of the prompt, so content moved into an image or clip is still judged."""
     prompt = render("verify_user.j2", context=sample.context, question=sample.question,
-                    options=sample.options, answer=sample.answer)
+                    options=sample.options, answer=sample.answer,
+                    media=_media_for_prompt(sample, state))
     try:
         verdict = client.generate([{"role": "user", "content": prompt}], SemanticVerdict,
                                   role="verifier", seed=seed, max_tokens=256)
@@ -95,3 +143,122 @@ def semantic_check(client: ModelClient, sample: BenchmarkSample, seed: int) -> C
                            reason=f"skipped: verifier output stayed invalid ({exc})")
     ok = verdict.answerable and verdict.answer_correct
     return _check("semantic", ok, verdict.reason or "the verifier judged the item unsound")
+
+
+# ---------------------------------------------------------------- blind check
+
+
+def target_modalities(subtask: Subtask) -> list[Modality]:
+    """The non-text modalities the subtask's items must depend on."""
+    return [m for m in subtask.modalities if m in _TARGETS]
+
+
+def _readings(answer: str, options: list[str]) -> set[str]:
+    """What a reply can mean: itself, "B. Rome" as "Rome", and a bare letter as its option."""
+    text = normalize(answer)
+    readings = {text}
+    lettered = _LETTERED.match(text)
+    if lettered and options:
+        readings.add(lettered.group(2))
+    if len(text) == 1 and text.isalpha() and ord(text) - ord("a") < len(options):
+        readings.add(normalize(options[ord(text) - ord("a")]))
+    return readings
+
+
+def _is_gold(answer: str, sample: BenchmarkSample, state: SampleState | None) -> bool:
+    golds = {normalize(a) for a in [sample.answer, *(state.answer_aliases if state else [])]}
+    options = [normalize(o) for o in sample.options]
+    readings = _readings(answer, sample.options)
+    if normalize(answer) in options:  # an option literally named "a" stays itself
+        readings = {normalize(answer)}
+    return bool(readings & (golds - {""}))
+
+
+def _gold_in_text(sample: BenchmarkSample) -> bool:
+    answer = normalize(sample.answer)
+    text = f" {normalize(sample.question)} {normalize(sample.context)} "
+    if len(answer) < 3 or sample.answer_type == AnswerType.yes_no or f" {answer} " not in text:
+        return False
+    others = [normalize(o) for o in sample.options if normalize(o) != answer]
+    return not (others and all(f" {o} " in text for o in others))
+
+
+def _repeated_media(sample: BenchmarkSample, state: SampleState | None) -> str | None:
+    """The first medium whose every line the item's text already holds."""
+    if state is None:
+        return None
+    fields = [sample.question, sample.context, *sample.options]
+    haystack = " | ".join(f" {normalize_reading(f)} " for f in fields)
+    for media in sample.media:
+        lines = [normalize_reading(line).removeprefix("question ")
+                 for line in state.media_text.get(media.path, "").splitlines()]
+        lines = [line for line in lines if line]
+        if sum(map(len, lines)) >= 8 and all(f" {line} " in haystack for line in lines):
+            return media.path
+    return None
+
+
+def blind_rules(sample: BenchmarkSample, state: SampleState | None,
+                targets: list[Modality]) -> CheckResult:
+    """The blind check without a model: the text must not give away what the media carry."""
+    names = " or ".join(m.value for m in targets)
+    kinds = {m.kind for m in sample.media}
+    if not kinds & set(targets):
+        return _check("blind", False, f"answerable without its {names}: the item has no {names}")
+    if _gold_in_text(sample):
+        return _check("blind", False,
+                      f"answerable without its {names}: the text gives the gold answer")
+    repeated = _repeated_media(sample, state)
+    if repeated is not None:
+        return _check("blind", False,
+                      f"answerable without its {names}: the text repeats what {repeated} holds")
+    return _check("blind", True)
+
+
+def blind_check(sample: BenchmarkSample, state: SampleState | None, subtask: Subtask,
+                verifier: ModelClient | None, seed: int) -> CheckResult:
+    """Rejects an image/audio item that can be answered from its text alone."""
+    targets = target_modalities(subtask)
+    if not targets:
+        return CheckResult(check="blind", passed=True, reason="text-only subtask")
+    rules = blind_rules(sample, state, targets)
+    if verifier is None or not rules.passed:
+        return rules
+    names = " or ".join(m.value for m in targets)
+    prompt = render("blind_user.j2", modalities=names, instruction=sample.instruction,
+                    context=sample.context, question=sample.question, options=sample.options)
+    try:
+        verdict = verifier.generate([{"role": "user", "content": prompt}], BlindVerdict,
+                                    role="verifier", seed=seed, max_tokens=256)
+    except StructuredOutputError as exc:
+        verifier.trace.decision(role="verifier", outcome="fallback", error=str(exc))
+        return CheckResult(check="blind", passed=True,
+                           reason=f"skipped: verifier output stayed invalid ({exc})")
+    if _is_gold(verdict.answer, sample, state):
+        return _check("blind", False, f"answerable without its {names}: shown only the text, "
+                                      f"the verifier answered {verdict.answer!r} "
+                                      f"({verdict.reason})"[:400])
+    return CheckResult(check="blind", passed=True,
+                       reason=f"without its {names} the verifier answered {verdict.answer!r}")
+
+
+# ---------------------------------------------------------------- all layers
+
+
+def verify_sample(sample: BenchmarkSample, state: SampleState, subtask: Subtask, run_dir: Path,
+                  verifier: ModelClient | None, seed: int,
+                  layers: VerifyLayers) -> list[CheckResult]:
+    """Every enabled layer's checks, cheapest first, up to the first layer that rejects."""
+    checks = rule_checks(sample, subtask, run_dir) if layers.rules else [check_schema(sample)]
+    stages: list[Callable[[], list[CheckResult]]] = []
+    if layers.readback:
+        stages.append(lambda: readback_checks(state, run_dir, layers.thresholds))
+    if layers.blind and target_modalities(subtask):
+        stages.append(lambda: [blind_check(sample, state, subtask, verifier, seed)])
+    if layers.semantic and verifier is not None:
+        stages.append(lambda: [semantic_check(verifier, sample, seed, state)])
+    for stage in stages:
+        if not all(c.passed for c in checks):
+            break
+        checks += stage()
+    return checks
