@@ -1,7 +1,8 @@
 """Planner: Design, Grounding and Allocation agents (each with an llm and a rules policy)."""
 
 from benchagent.planner.allocation import allocate, pair_candidates
-from benchagent.planner.design import PlanningError, design
+from benchagent.planner.design import PlanningError
+from benchagent.planner.design_loop import design
 from benchagent.planner.grounding import ground
 from benchagent.planner.plan_doc import render_plan_md
 

@@ -1,170 +1,217 @@
-"""Grounding agent: per subtask, candidate datasets and a type-checked transformation plan each."""
+"""Grounding agent: per subtask, candidate datasets, a transformation plan for each, checked by
+type and scored; the subtasks left with no plan go back to Design with the reasons."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
 from benchagent.models import ModelClient, StructuredOutputError
-from benchagent.operators import type_check
+from benchagent.operators import REGISTRY
 from benchagent.planner.design import PlanningError
+from benchagent.planner.plans import check_plan, plan_for
+from benchagent.planner.scoring import DIMENSIONS, blend, measure, overall, rules_scores
 from benchagent.pool import Pool, ScoredCard
 from benchagent.prompts import render
-from benchagent.records import (
-    AnswerType,
-    DatasetCard,
-    FieldRole,
-    Grounding,
-    Modality,
-    PlanStep,
-    Query,
-    Subtask,
-)
+from benchagent.records import Grounding, PlanStep, Query, Subtask
 
 MAX_PER_SUBTASK = 3
-THRESHOLD = 0.45
-_TEXT_ROLES = {FieldRole.question, FieldRole.context, FieldRole.dialog}
+THRESHOLD = 0.65
+MODEL_CANDIDATES = 4  # candidates shown to the model per subtask (each gets a plan)
 
 
-class GroundingPick(BaseModel):
+class ProposedStep(BaseModel):
+    operator: str  # free text on purpose: an unknown operator is rejected by the type check
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class PlanProposal(BaseModel):
     dataset_id: str
-    score: float = Field(ge=0.0, le=1.0)
-    reason: str = ""
+    plan: list[ProposedStep] = Field(max_length=8)
+    alignment: float = Field(ge=0.0, le=1.0)
+    robustness: float = Field(ge=0.0, le=1.0)
+    signal_preservation: float = Field(ge=0.0, le=1.0)
+    reason: str = Field(default="", max_length=300)
 
 
 class GroundingOutput(BaseModel):
-    picks: list[GroundingPick] = Field(default_factory=list)
+    preferences: str = Field(default="", max_length=400)  # what the data should look like
+    proposals: list[PlanProposal] = Field(default_factory=list)
 
 
 def grounding_schema(ids: list[str]) -> type[GroundingOutput]:
     """GroundingOutput whose dataset ids are an enum of the candidates, so that constrained
     decoding cannot name a dataset that is not on the list."""
-    pick = create_model("GroundingPick", __base__=GroundingPick,
-                        dataset_id=(Literal[tuple(ids)], ...))  # type: ignore[arg-type]
+    proposal = create_model("PlanProposal", __base__=PlanProposal,
+                            dataset_id=(Literal[tuple(ids)], ...))  # type: ignore[arg-type]
     return create_model("GroundingOutput", __base__=GroundingOutput,
-                        picks=(list[pick], Field(min_length=1)))
+                        proposals=(list[proposal], Field(min_length=1, max_length=len(ids))))
 
 
 @dataclass
 class GroundingReport:
     groundings: list[Grounding] = field(default_factory=list)
-    rejected: list[dict[str, str]] = field(default_factory=list)  # subtask, dataset, reason
+    rejected: list[dict[str, str]] = field(default_factory=list)  # subtask, dataset, reason, ...
+    preferences: dict[str, str] = field(default_factory=dict)  # subtask -> retrieval preferences
+
+    def reject(self, subtask: str, dataset: str, reason: str, plan: list[PlanStep] | None = None,
+               by: str = "rules") -> None:
+        row = {"subtask": subtask, "dataset": dataset, "reason": reason, "by": by}
+        if plan is not None:
+            row["plan"] = " → ".join(s.operator for s in plan) or "(none)"
+        self.rejected.append(row)
+
+    def unserved(self, subtasks: list[Subtask]) -> dict[str, list[str]]:
+        """Subtask -> why no dataset serves it, for the subtasks left without a grounding."""
+        grounded = {g.subtask for g in self.groundings}
+        return {s.name: [f"{r['dataset']}: {r['reason']}" for r in self.rejected
+                         if r["subtask"] == s.name][:6] or ["no dataset in the pool matched"]
+                for s in subtasks if s.name not in grounded}
 
 
-def needed_roles(subtask: Subtask) -> set[FieldRole]:
-    needed = {FieldRole.answer}
-    if subtask.answer_type == AnswerType.multiple_choice:
-        needed.add(FieldRole.options)
-    if Modality.image in subtask.modalities:
-        needed.add(FieldRole.image)
-    if Modality.audio in subtask.modalities:
-        needed.add(FieldRole.audio)
-    return needed
+@dataclass(frozen=True)
+class GroundingOptions:
+    k: int = 8
+    keep: int = MAX_PER_SUBTASK
+    ablate_scoring: bool = False  # paper's "w/o TC + Scoring": no type check, search order only
+    with_executor_model: bool = False  # plans may use operators that call a model
 
 
-def answer_types_fit(subtask: Subtask, card: DatasetCard) -> bool:
-    if subtask.answer_type == card.answer_type:
-        return True
-    convertible = {AnswerType.short_text, AnswerType.number, AnswerType.yes_no,
-                   AnswerType.multiple_choice}
-    return subtask.answer_type == AnswerType.multiple_choice and card.answer_type in convertible
-
-
-def plan_for(subtask: Subtask, card: DatasetCard) -> list[PlanStep]:
-    """The operator chain from this dataset's fields to the subtask's items."""
-    steps: list[PlanStep] = []
-    if subtask.answer_type == AnswerType.multiple_choice:
-        if FieldRole.options not in card.fields:
-            steps.append(PlanStep(operator="to_multiple_choice", args={"n_options": 4}))
-        steps.append(PlanStep(operator="shuffle_options"))
-    if card.modalities_in != [Modality.text]:
-        steps.append(PlanStep(operator="attach_media"))
-    return steps
-
-
-def check_plan(subtask: Subtask, card: DatasetCard, plan: list[PlanStep]) -> list[str]:
-    """Why this (subtask, dataset, plan) is not transformable; empty when it is."""
-    problems = type_check(plan, set(card.fields), needed_roles(subtask))
-    if not _TEXT_ROLES & set(card.fields):
-        problems.append("the dataset has no question, context or dialog field")
-    if not answer_types_fit(subtask, card):
-        problems.append(f"answer type {card.answer_type.value} cannot serve "
-                        f"{subtask.answer_type.value}")
-    missing = set(subtask.modalities) - set(card.modalities_in)
-    if missing:
-        problems.append("lacks input modality " + ", ".join(sorted(m.value for m in missing)))
-    return problems
-
-
-def candidates(subtask: Subtask, query: Query, pool: Pool, k: int = 8) -> list[ScoredCard]:
+def candidates(subtask: Subtask, query: Query, pool: Pool, k: int = 8,
+               preferences: str = "") -> list[ScoredCard]:
     """Datasets for the subtask's own words; the whole query only when those find nothing."""
-    text = f"{subtask.name} {subtask.description} {subtask.capability}"
+    text = f"{subtask.name} {subtask.description} {subtask.capability} {preferences}"
     return pool.search(text, k=k) or pool.search(f"{text} {query.description}", k=k)
 
 
-def _rules_scores(subtask: Subtask, hits: list[ScoredCard]) -> dict[str, tuple[float, str]]:
-    top = max((h.score for h in hits), default=0.0) or 1.0
-    scores = {}
-    for hit in hits:
-        fit = 1.0 if hit.card.answer_type == subtask.answer_type else 0.6
-        score = round(hit.score / top * (0.7 + 0.3 * fit), 3)
-        scores[hit.card.id] = (score, f"search {hit.score:.2f} ({hit.reason}); answer fit {fit}")
-    return scores
+def _operator_menu(with_models: bool) -> list[dict[str, Any]]:
+    return [op.describe() for op in REGISTRY.values() if with_models or not op.calls_model]
 
 
-def _llm_scores(client: ModelClient, subtask: Subtask, query: Query, hits: list[ScoredCard],
-                seed: int) -> dict[str, tuple[float, str]]:
-    ids = sorted({h.card.id for h in hits})
+def _model_proposals(client: ModelClient, subtask: Subtask, query: Query,
+                     hits: list[ScoredCard], opts: GroundingOptions, seed: int,
+                     report: GroundingReport) -> GroundingOutput | None:
+    """The model's plans, repaired while none type-checks; None (after recording why each
+    last proposal failed) when the output stays invalid."""
+    by_id = {h.card.id: h.card for h in hits}
+    seen: list[GroundingOutput] = []
+
+    def problems_of(out: GroundingOutput) -> dict[str, list[str]]:
+        return {p.dataset_id: check_plan(subtask, by_id[p.dataset_id], _steps(p),
+                                         opts.with_executor_model) for p in out.proposals}
 
     def check(out: GroundingOutput) -> None:
-        if len({p.dataset_id for p in out.picks}) != len(out.picks):
-            raise ValueError("each dataset id at most once")
+        seen.append(out)
+        if len({p.dataset_id for p in out.proposals}) != len(out.proposals):
+            raise ValueError("propose at most one plan per dataset id")
+        problems = problems_of(out)
+        if all(problems.values()):
+            detail = "; ".join(f"{d}: {', '.join(v)}" for d, v in problems.items())
+            raise ValueError(f"no proposed plan type-checks ({detail})")
 
     messages = [{"role": "system", "content": render("grounding_system.j2")},
-                {"role": "user", "content": render("grounding_user.j2", query=query,
-                                                   subtask=subtask, candidates=hits)}]
-    out = client.generate(messages, grounding_schema(ids), role="grounding", check=check,
-                          seed=seed)
-    return {p.dataset_id: (p.score, p.reason) for p in out.picks}
+                {"role": "user", "content": render(
+                    "grounding_user.j2", query=query, subtask=subtask, candidates=hits,
+                    operators=_operator_menu(opts.with_executor_model))}]
+    try:
+        return client.generate(messages, grounding_schema(sorted(by_id)), role="grounding",
+                               check=check, seed=seed, max_tokens=220 * len(hits) + 120)
+    except StructuredOutputError as exc:
+        client.trace.decision(role="grounding", outcome="fallback", error=str(exc))
+    for proposal in seen[-1].proposals if seen else []:
+        reasons = check_plan(subtask, by_id[proposal.dataset_id], _steps(proposal),
+                             opts.with_executor_model)
+        report.reject(subtask.name, by_id[proposal.dataset_id].name,
+                      "; ".join(reasons) or "the model's output stayed invalid",
+                      _steps(proposal), by="model")
+    return None
+
+
+def _steps(proposal: PlanProposal) -> list[PlanStep]:
+    return [PlanStep(operator=s.operator, args=s.args) for s in proposal.plan]
+
+
+Triple = tuple[ScoredCard, list[PlanStep], dict[str, float] | None, str]
+
+
+def _triples(subtask: Subtask, hits: list[ScoredCard], out: GroundingOutput | None,
+             opts: GroundingOptions, report: GroundingReport) -> list[Triple]:
+    """(hit, plan, model scores, planner) for every hit with a plan that type-checks."""
+    proposals = {p.dataset_id: p for p in out.proposals} if out else {}
+    kept: list[Triple] = []
+    for hit in hits:
+        proposal = proposals.get(hit.card.id)
+        if proposal is not None:
+            plan = _steps(proposal)
+            problems = check_plan(subtask, hit.card, plan, opts.with_executor_model)
+            if not problems:
+                model = {d: float(getattr(proposal, d)) for d in DIMENSIONS}
+                kept.append((hit, plan, model, "model"))
+                continue
+            report.reject(subtask.name, hit.card.name, "; ".join(problems), plan, by="model")
+        plan = plan_for(subtask, hit.card)
+        problems = check_plan(subtask, hit.card, plan, opts.with_executor_model)
+        if problems:
+            report.reject(subtask.name, hit.card.name, "; ".join(problems), plan)
+        else:
+            kept.append((hit, plan, None, "rules"))
+    return kept
 
 
 def ground_subtask(subtask: Subtask, query: Query, pool: Pool, client: ModelClient | None,
-                   report: GroundingReport, seed: int = 0) -> list[Grounding]:
-    hits = candidates(subtask, query, pool)
-    viable: list[ScoredCard] = []
-    for hit in hits:
-        problems = check_plan(subtask, hit.card, plan_for(subtask, hit.card))
-        if problems:
-            report.rejected.append({"subtask": subtask.name, "dataset": hit.card.name,
-                                    "reason": "; ".join(problems)})
-        else:
-            viable.append(hit)
-    scores = _rules_scores(subtask, viable)
-    if client is not None and viable:
-        try:
-            scores = _llm_scores(client, subtask, query, viable, seed)
-        except StructuredOutputError as exc:
-            client.trace.decision(role="grounding", outcome="fallback", error=str(exc))
-    kept = [Grounding(subtask=subtask.name, dataset_id=h.card.id, score=scores[h.card.id][0],
-                      reason=scores[h.card.id][1], plan=plan_for(subtask, h.card))
-            for h in viable if h.card.id in scores and scores[h.card.id][0] >= THRESHOLD]
-    for h in viable:
-        if h.card.id not in scores or scores[h.card.id][0] < THRESHOLD:
-            report.rejected.append({"subtask": subtask.name, "dataset": h.card.name,
-                                    "reason": f"scored below the threshold {THRESHOLD}"})
-    kept.sort(key=lambda g: -g.score)
-    return kept[:MAX_PER_SUBTASK]
+                   report: GroundingReport, opts: GroundingOptions, need: int,
+                   seed: int = 0) -> list[Grounding]:
+    hits = candidates(subtask, query, pool, opts.k, report.preferences.get(subtask.name, ""))
+    if opts.ablate_scoring:
+        return _unchecked(subtask, hits, opts)
+    out = None
+    if client is not None and hits:
+        out = _model_proposals(client, subtask, query, hits[:MODEL_CANDIDATES], opts, seed,
+                               report)
+        if out is not None:
+            report.preferences[subtask.name] = out.preferences
+    top = max((h.score for h in hits), default=0.0) or 1.0
+    scored: list[Grounding] = []
+    for hit, plan, model, by in _triples(subtask, hits, out, opts, report):
+        scores = blend(rules_scores(measure(subtask, hit.card, hit.score / top, need), plan),
+                       model)
+        total = overall(scores)
+        if total < THRESHOLD:
+            report.reject(subtask.name, hit.card.name,
+                          f"plan scored {total:.2f}, below the threshold {THRESHOLD}", plan, by)
+            continue
+        scored.append(Grounding(
+            subtask=subtask.name, dataset_id=hit.card.id, score=total, plan=plan, plan_by=by,
+            scores={k: round(v, 3) for k, v in scores.items()},
+            reason=f"search {hit.score:.2f} ({hit.reason}); " + ", ".join(
+                f"{k} {v:.2f}" for k, v in scores.items())))
+    scored.sort(key=lambda g: (-g.score, g.dataset_id))
+    return scored[:opts.keep]
+
+
+def _unchecked(subtask: Subtask, hits: list[ScoredCard], opts: GroundingOptions
+               ) -> list[Grounding]:
+    top = max((h.score for h in hits), default=0.0) or 1.0
+    return [Grounding(subtask=subtask.name, dataset_id=h.card.id, score=round(h.score / top, 3),
+                      plan=plan_for(subtask, h.card), reason="ablation: search order, unchecked")
+            for h in hits[:opts.keep]]
 
 
 def ground(subtasks: list[Subtask], query: Query, pool: Pool, client: ModelClient | None,
-           seed: int = 0) -> GroundingReport:
-    report = GroundingReport()
+           seed: int = 0, opts: GroundingOptions | None = None,
+           report: GroundingReport | None = None) -> GroundingReport:
+    """Ground every subtask (into `report` when given, so feedback rounds keep earlier reasons).
+    Raises PlanningError only when no subtask at all can be grounded."""
+    opts = opts or GroundingOptions()
+    report = report or GroundingReport()
+    need = max(1, query.target_size // max(1, len(subtasks)))
     for subtask in subtasks:
-        report.groundings.extend(ground_subtask(subtask, query, pool, client, report, seed))
-    grounded = {g.subtask for g in report.groundings}
-    if not grounded:
+        report.groundings = [g for g in report.groundings if g.subtask != subtask.name]
+        report.groundings.extend(ground_subtask(subtask, query, pool, client, report, opts,
+                                                need, seed))
+    if not report.groundings:
         reasons = "; ".join(f"{r['subtask']} × {r['dataset']}: {r['reason']}"
                             for r in report.rejected[:4])
         raise PlanningError("no subtask could be grounded in the pool"

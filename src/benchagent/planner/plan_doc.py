@@ -2,35 +2,58 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from benchagent.pool import Pool
-from benchagent.records import Allocation, Grounding, Query, Subtask
+from benchagent.records import Allocation, Grounding, PlanStep, Query, Subtask
+
+
+def _chain(plan: list[PlanStep]) -> str:
+    def step(s: PlanStep) -> str:
+        args = ", ".join(f"{k}={v}" for k, v in s.args.items())
+        return f"{s.operator}({args})" if args else s.operator
+    return " → ".join(step(s) for s in plan) or "(fields as they are)"
+
+
+def _subtask_section(subtask: Subtask, groundings: list[Grounding],
+                     quotas: dict[tuple[str, str], Any], pool: Pool) -> list[str]:
+    lines = [f"## {subtask.name}", "", subtask.description, "",
+             f"- capability: {subtask.capability or '-'}",
+             f"- modalities: {', '.join(m.value for m in subtask.modalities)}",
+             f"- answer type: {subtask.answer_type.value}", ""]
+    mine = [g for g in groundings if g.subtask == subtask.name]
+    if not mine:
+        return [*lines, "No dataset could serve this subtask.", ""]
+    lines += ["| dataset | score (align / robust / signal) | planned by | operators | "
+              "quota / capacity |", "|---|---|---|---|---|"]
+    for g in mine:
+        q = quotas.get((g.subtask, g.dataset_id))
+        parts = " / ".join(f"{g.scores[d]:.2f}" for d in
+                           ("alignment", "robustness", "signal_preservation") if d in g.scores)
+        share = f"{q.quota} / {q.capacity}" if q else "-"
+        lines.append(f"| {pool.card(g.dataset_id).name} | {g.score:.2f} ({parts or '-'}) | "
+                     f"{g.plan_by} | {_chain(g.plan)} | {share} |")
+    return [*lines, ""]
 
 
 def render_plan_md(query: Query, subtasks: list[Subtask], groundings: list[Grounding],
-                   allocation: Allocation, pool: Pool, rejected: list[dict[str, str]]) -> str:
+                   allocation: Allocation, pool: Pool, rejected: list[dict[str, str]],
+                   design_log: list[dict[str, str]] | None = None) -> str:
     quotas = {(q.subtask, q.dataset_id): q for q in allocation.quotas}
     lines = [f"# Plan: {query.id}", "", f"> {query.description}", "",
              f"Target size: **{allocation.target_size}**; allocated: "
              f"**{sum(q.quota for q in allocation.quotas)}**.", ""]
     for subtask in subtasks:
-        lines += [f"## {subtask.name}", "", subtask.description, "",
-                  f"- capability: {subtask.capability or '-'}",
-                  f"- modalities: {', '.join(m.value for m in subtask.modalities)}",
-                  f"- answer type: {subtask.answer_type.value}", ""]
-        mine = [g for g in groundings if g.subtask == subtask.name]
-        if not mine:
-            lines += ["No dataset could serve this subtask.", ""]
-            continue
-        lines += ["| dataset | score | operators | quota / capacity |", "|---|---|---|---|"]
-        for g in mine:
-            q = quotas.get((g.subtask, g.dataset_id))
-            chain = " → ".join(s.operator for s in g.plan) or "(fields as they are)"
-            share = f"{q.quota} / {q.capacity}" if q else "-"
-            lines.append(f"| {pool.card(g.dataset_id).name} | {g.score:.2f} | {chain} | {share} |")
-        lines.append("")
+        lines += _subtask_section(subtask, groundings, quotas, pool)
     if allocation.notes:
-        lines += ["## Notes", ""] + [f"- {n}" for n in allocation.notes] + [""]
+        lines += ["## Allocation notes", ""] + [f"- {n}" for n in allocation.notes] + [""]
+    if design_log:
+        lines += ["## Design steps", ""]
+        lines += [f"- {d['op']} {d['subtask']} ({d['by']}): {d['reason']}" for d in design_log]
+        lines.append("")
     if rejected:
-        lines += ["## Rejected candidates", ""]
-        lines += [f"- {r['subtask']} × {r['dataset']}: {r['reason']}" for r in rejected] + [""]
+        lines += ["## Rejected plans", ""]
+        lines += [f"- {r['subtask']} × {r['dataset']} [{r.get('by', 'rules')}"
+                  f"{': ' + r['plan'] if r.get('plan') else ''}]: {r['reason']}"
+                  for r in rejected] + [""]
     return "\n".join(lines)
