@@ -12,6 +12,9 @@ from benchagent.models.spec import ModelConfig, parse_model_spec
 
 Role = Literal["design", "grounding", "allocation", "executor", "verifier", "judge"]
 ROLES: tuple[Role, ...] = ("design", "grounding", "allocation", "executor", "verifier", "judge")
+# The paper's ablations: each switches one agent to its baseline.
+Ablation = Literal["design", "plan-scoring", "sample-planning", "verification"]
+ABLATIONS: tuple[Ablation, ...] = ("design", "plan-scoring", "sample-planning", "verification")
 CONFIG_NAME = "benchagent.toml"
 
 
@@ -34,6 +37,8 @@ class Settings(BaseModel):
     attempts_per_item: int = Field(default=5, ge=1, le=100)  # candidates tried per quota slot
     max_subtasks: int = Field(default=4, ge=1, le=12)
     cache_dir: Path | None = None  # model response cache; default: inside the run directory
+    ablate: list[Ablation] = Field(default_factory=list)
+    planner_rounds: int = Field(default=3, ge=1, le=10)  # design ↔ grounding ↔ allocation
 
     def model_for(self, role: Role) -> ModelConfig | None:
         """The model bound to `role`, or None when the rules policy runs."""

@@ -16,6 +16,7 @@ class Modality(StrEnum):
     text = "text"
     image = "image"
     audio = "audio"
+    video = "video"  # no loader or operator provides it yet: requests for it are diagnosed
 
 
 class AnswerType(StrEnum):
@@ -124,6 +125,9 @@ class Grounding(Record):
     score: float
     reason: str
     plan: list[PlanStep]
+    # alignment / robustness / signal_preservation, and the measured signals behind them
+    scores: dict[str, float] = Field(default_factory=dict)
+    plan_by: Literal["model", "rules"] = "rules"
 
 
 class Quota(Record):
@@ -152,8 +156,10 @@ class Provenance(Record):
     source_dataset_name: str
     source_id: str
     license: str = ""
-    operators: list[PlanStep] = Field(default_factory=list)
+    operators: list[PlanStep] = Field(default_factory=list)  # as applied, with their arguments
     models: list[str] = Field(default_factory=list)
+    sample_plan: str = ""  # who set the step arguments: model, rules or dataset (as planned)
+    media_text: dict[str, str] = Field(default_factory=dict)  # what each image shows / clip says
 
 
 class BenchmarkSample(Record):

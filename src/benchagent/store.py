@@ -15,6 +15,7 @@ from typing import Any, TextIO
 
 MANIFEST = "manifest.json"
 STAGES = ("design", "grounding", "allocation", "execution", "benchmark")
+PLAN_STAGES = ("design", "grounding", "allocation")
 
 
 class RunError(Exception):
@@ -126,6 +127,19 @@ class RunStore:
         except (OSError, json.JSONDecodeError) as exc:
             raise RunError(f"cannot read {path}: {exc}") from exc
         return store
+
+    def copy_plan(self, dest: Path) -> RunStore:
+        """A new run at `dest` holding this run's plan: its query, settings, plan files and
+        planner stages, so that building it reruns only what the plan does not settle."""
+        copy = RunStore.create(dest, self.manifest["query"], self.manifest["settings"])
+        for name in PLAN_STAGES:
+            copy.manifest["stages"][name] = dict(self.stage(name))
+        for src in sorted((self.root / "plan").glob("*")):
+            if src.is_file():
+                atomic_write_text(dest / "plan" / src.name, src.read_text(encoding="utf-8"))
+        copy.manifest["copied_from"] = str(self.root.resolve())
+        copy.save()
+        return copy
 
     def lock(self) -> None:
         """Hold an exclusive lock for this process, so two builds never share a run."""

@@ -194,15 +194,15 @@ def test_a_designed_plan_that_cannot_be_grounded_falls_back_to_rules(
         tmp_path: Path, shared_pools: Path) -> None:
     script = tmp_path / "deaf.json"
     script.write_text(json.dumps([{"match": "Propose between", "response": {"subtasks": [
-        {"name": "Listening", "description": "Spoken questions.", "modalities": ["audio"],
-         "answer_type": "multiple_choice"}]}}]))
+        {"name": "Watching", "description": "Questions on video clips.",
+         "modalities": ["video"], "answer_type": "multiple_choice"}]}}]))
     run = tmp_path / "run"
     result = cli("build", SHARED_QUERIES / "causal.json", "--size", "6", "--pool",
                  shared_pools / "general-bench", "--model", f"mock:{script}", "--out", run)
     assert result.returncode == 0, result.stderr
     assert len(benchmark(run)) == 6
     subtasks = json.loads((run / "plan" / "subtasks.json").read_text())
-    assert "Listening" not in {s["name"] for s in subtasks}
+    assert "Watching" not in {s["name"] for s in subtasks}
     events = [json.loads(line) for line in (run / "trace.jsonl").open()]
     assert any(e["event"] == "decision" and e["role"] == "design" and e["outcome"] == "fallback"
                for e in events)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from benchagent.cli.common import (
+    UserError,
     default_run_dir,
     load_query,
     open_models,
@@ -18,7 +19,7 @@ from benchagent.cli.common import (
     progress_bar,
     trace_for,
 )
-from benchagent.config import Settings, load_settings
+from benchagent.config import ABLATIONS, Settings, load_settings
 from benchagent.pipeline import BuildContext, run_build
 from benchagent.pool import Pool
 from benchagent.records import Query
@@ -42,6 +43,13 @@ ConcOpt = Annotated[int | None, typer.Option("--concurrency", "-j",
                                              help="Samples processed at once.")]
 ConfigOpt = Annotated[Path | None, typer.Option(
     "--config", help="Config file (default: ./benchagent.toml if present).")]
+AblateOpt = Annotated[list[str] | None, typer.Option(
+    "--ablate", help="Switch one agent to its ablation baseline (repeatable): "
+                     + ", ".join(ABLATIONS) + ".")]
+FromPlanOpt = Annotated[Path | None, typer.Option(
+    "--from-plan", help="Build the plan of this run directory (from `benchagent plan`, edited "
+                        "or not): only what depends on an edit reruns. With --out, the plan is "
+                        "copied to a new run first.")]
 
 
 def _start(query: Query, settings: Settings, out_dir: Path | None, plan_only: bool) -> None:
@@ -70,34 +78,71 @@ def _run(store: RunStore, settings: Settings, query: Query, pool: Pool | None = 
     print_shortfall(store.manifest)
 
 
-def build(query: QueryArg, size: SizeOpt = None, pool: PoolOpt = None, out_dir: OutOpt = None,
+def _ablations(values: list[str] | None) -> list[str]:
+    unknown = sorted(set(values or []) - set(ABLATIONS))
+    if unknown:
+        raise UserError(f"unknown --ablate {', '.join(unknown)}: choose from "
+                        f"{', '.join(ABLATIONS)}")
+    return sorted(set(values or []))
+
+
+def build(query: Annotated[str | None, typer.Argument(
+              help="The request as text, or a JSON file {\"id\", \"description\", "
+                   "\"target_size\"}. Not needed with --from-plan.")] = None,
+          size: SizeOpt = None, pool: PoolOpt = None, out_dir: OutOpt = None,
           model: ModelOpt = None, role: RoleOpt = None, base_url: BaseUrlOpt = None,
           seed: SeedOpt = None, concurrency: ConcOpt = None, config: ConfigOpt = None,
+          ablate: AblateOpt = None, from_plan: FromPlanOpt = None,
           plan_only: Annotated[bool, typer.Option("--plan-only",
                                                   help="Stop after the plan.")] = False) -> None:
     """Build a verified benchmark for QUERY."""
-    settings = load_settings(config, {"size": size, "pools": [p.resolve() for p in pool or []],
-                                      "model": model, "roles": parse_roles(role), "seed": seed,
-                                      "base_url": base_url, "concurrency": concurrency})
+    overrides = {"size": size, "pools": [p.resolve() for p in pool or []], "model": model,
+                 "roles": parse_roles(role), "seed": seed, "base_url": base_url,
+                 "concurrency": concurrency, "ablate": _ablations(ablate)}
+    if from_plan is not None:
+        _from_plan(from_plan, out_dir, overrides)
+        return
+    if query is None:
+        raise UserError("give a QUERY, or --from-plan RUN_DIR")
+    settings = load_settings(config, overrides)
     q = load_query(query, size or settings.size)
     _start(q, settings, out_dir, plan_only)
 
 
+def _from_plan(plan_dir: Path, out_dir: Path | None, overrides: dict[str, Any]) -> None:
+    store = RunStore.open(plan_dir)
+    if out_dir is not None:
+        store = store.copy_plan(out_dir)  # a new run, locked by its creation
+    else:
+        store.lock()
+    settings, query = _stored_inputs(store)
+    changed = {k: v for k, v in overrides.items() if v not in (None, [], {})}
+    settings = Settings.model_validate({**settings.model_dump(), **changed})
+    if changed.get("size"):
+        query = query.model_copy(update={"target_size": changed["size"]})
+    store.manifest["settings"], store.manifest["query"] = settings.public(), query.model_dump()
+    _run(store, settings, query)
+
+
 def plan(query: QueryArg, size: SizeOpt = None, pool: PoolOpt = None, out_dir: OutOpt = None,
          model: ModelOpt = None, role: RoleOpt = None, base_url: BaseUrlOpt = None,
-         seed: SeedOpt = None, config: ConfigOpt = None) -> None:
+         seed: SeedOpt = None, config: ConfigOpt = None, ablate: AblateOpt = None) -> None:
     """Plan a benchmark for QUERY (subtasks, datasets, operators, quotas) without building it."""
     build(query, size=size, pool=pool, out_dir=out_dir, model=model, role=role,
-          base_url=base_url, seed=seed, config=config, plan_only=True)
+          base_url=base_url, seed=seed, config=config, ablate=ablate, plan_only=True)
 
 
 def resume(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) -> None:
     """Continue a run: finished stages are skipped, accepted samples are kept."""
     store = RunStore.open(run_dir)
     store.lock()
-    try:
-        settings = Settings.model_validate(store.manifest["settings"])
-        query = Query.model_validate(store.manifest["query"])
-    except (KeyError, ValueError) as exc:
-        raise RunError(f"{run_dir}/manifest.json is damaged: {exc}") from exc
+    settings, query = _stored_inputs(store)
     _run(store, settings, query)
+
+
+def _stored_inputs(store: RunStore) -> tuple[Settings, Query]:
+    try:
+        return (Settings.model_validate(store.manifest["settings"]),
+                Query.model_validate(store.manifest["query"]))
+    except (KeyError, ValueError) as exc:
+        raise RunError(f"{store.root}/manifest.json is damaged: {exc}") from exc

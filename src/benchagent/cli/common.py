@@ -8,6 +8,7 @@ import os
 import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -77,22 +78,31 @@ def open_models(settings: Settings, trace: Trace, store: RunStore) -> RoleModels
 
 
 @contextlib.contextmanager
-def progress_bar(total: int, done: int) -> Iterator[Callable[[SampleOutcome], None]]:
-    """Accepted samples against the target, with rejected count and ETA, on stderr."""
-    columns = (TextColumn("[bold]samples"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("rejected {task.fields[rejected]}"), TimeRemainingColumn())
+def progress_bar(quotas: dict[str, int],
+                 done: dict[str, int]) -> Iterator[Callable[[SampleOutcome | None,
+                                                             dict[str, int]], None]]:
+    """Accepted against the quota per subtask and in all, with rejected, in flight and ETA."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("rejected {task.fields[rejected]} · in flight {task.fields[flight]}"),
+               TimeRemainingColumn())
     with Progress(*columns, console=err, disable=not sys.stderr.isatty() and
                   not os.environ.get("BENCHAGENT_PROGRESS")) as progress:
-        task = progress.add_task("samples", total=total, completed=done, rejected=0)
-        rejected = 0
+        total = progress.add_task("[bold]all", total=sum(quotas.values()),
+                                  completed=sum(done.values()), rejected=0, flight=0)
+        tasks = {name: progress.add_task(f"  {name[:32]}", total=quota,
+                                         completed=done.get(name, 0), rejected=0, flight=0)
+                 for name, quota in quotas.items()}
+        rejected: Counter[str] = Counter()
 
-        def tick(outcome: SampleOutcome) -> None:
-            nonlocal rejected
-            if outcome.accepted:
-                progress.advance(task)
-            else:
-                rejected += 1
-                progress.update(task, rejected=rejected)
+        def tick(outcome: SampleOutcome | None, flight: dict[str, int]) -> None:
+            if outcome is not None and outcome.accepted:
+                progress.advance(tasks[outcome.subtask])
+                progress.advance(total)
+            elif outcome is not None:
+                rejected[outcome.subtask] += 1
+            for name, task in tasks.items():
+                progress.update(task, rejected=rejected[name], flight=flight.get(name, 0))
+            progress.update(total, rejected=sum(rejected.values()), flight=sum(flight.values()))
 
         yield tick
 

@@ -26,21 +26,39 @@ class Shortfall:
 class Assembly:
     samples: list[BenchmarkSample] = field(default_factory=list)
     shortfalls: list[Shortfall] = field(default_factory=list)
+    accepted: int = 0  # accepted candidates still standing (not rejected later as duplicates)
+
+
+def live_accepted(accepted: list[SampleOutcome],
+                  rejected: list[SampleOutcome]) -> list[SampleOutcome]:
+    """Accepted outcomes, once per key, minus those rejected afterwards (near-duplicates)."""
+    overruled = {o.key for o in rejected}
+    unique = {o.key: o for o in accepted if o.key not in overruled}
+    return list(unique.values())
+
+
+def chosen_outcomes(allocation: Allocation, accepted: list[SampleOutcome],
+                    rejected: list[SampleOutcome]) -> list[SampleOutcome]:
+    """Per pair, the first `quota` live accepted outcomes by rank; pairs in allocation order."""
+    by_pair: dict[tuple[str, str], list[SampleOutcome]] = {}
+    for outcome in live_accepted(accepted, rejected):
+        by_pair.setdefault((outcome.subtask, outcome.dataset_id), []).append(outcome)
+    chosen: list[SampleOutcome] = []
+    for q in allocation.quotas:
+        mine = sorted(by_pair.get((q.subtask, q.dataset_id), []), key=lambda o: o.rank)
+        chosen.extend(o for o in mine[:q.quota] if o.sample is not None)
+    return chosen
 
 
 def assemble(allocation: Allocation, accepted: list[SampleOutcome],
              rejected: list[SampleOutcome]) -> Assembly:
-    """Per pair, the first `quota` accepted samples by rank; pairs in allocation order."""
-    by_pair: dict[tuple[str, str], dict[str, SampleOutcome]] = {}
-    for outcome in accepted:  # keyed, so a duplicate line can never duplicate a sample
-        by_pair.setdefault((outcome.subtask, outcome.dataset_id), {})[outcome.key] = outcome
-    result = Assembly()
+    chosen = chosen_outcomes(allocation, accepted, rejected)
+    result = Assembly(samples=[o.sample for o in chosen if o.sample is not None],
+                      accepted=len(live_accepted(accepted, rejected)))
     for q in allocation.quotas:
-        mine = sorted(by_pair.get((q.subtask, q.dataset_id), {}).values(), key=lambda o: o.rank)
-        chosen = [o.sample for o in mine[:q.quota] if o.sample is not None]
-        result.samples.extend(chosen)
-        if len(chosen) < q.quota:
-            result.shortfalls.append(Shortfall(q.subtask, q.dataset_id, q.quota, len(chosen),
+        got = sum(1 for o in chosen if (o.subtask, o.dataset_id) == (q.subtask, q.dataset_id))
+        if got < q.quota:
+            result.shortfalls.append(Shortfall(q.subtask, q.dataset_id, q.quota, got,
                                                _cause(q.subtask, q.dataset_id, q.capacity,
                                                       rejected)))
     return result

@@ -22,7 +22,8 @@ ACCEPTED = "samples/accepted.jsonl"
 REJECTED = "samples/rejected.jsonl"
 
 Pair = tuple[str, str]
-ProgressFn = Callable[[SampleOutcome], None]
+# Called after every submission (outcome None) and every outcome, with in-flight per subtask.
+ProgressFn = Callable[[SampleOutcome | None, dict[str, int]], None]
 
 
 @dataclass
@@ -51,6 +52,8 @@ def execute(pairs: dict[Pair, PairState], accepted_out: JsonlAppender,
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="sample") as pool:
         while True:
             _fill(pairs, futures, pool, concurrency, oversample)
+            if on_outcome:
+                on_outcome(None, in_flight(pairs))
             if not futures:
                 return
             done, _ = wait(futures, return_when=FIRST_COMPLETED)
@@ -59,7 +62,14 @@ def execute(pairs: dict[Pair, PairState], accepted_out: JsonlAppender,
                 outcome = future.result()
                 _record(pairs[pair], outcome, accepted_out, rejected_out)
                 if on_outcome:
-                    on_outcome(outcome)
+                    on_outcome(outcome, in_flight(pairs))
+
+
+def in_flight(pairs: dict[Pair, PairState]) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for (subtask, _), state in pairs.items():
+        counts[subtask] += state.in_flight
+    return dict(counts)
 
 
 def _fill(pairs: dict[Pair, PairState], futures: dict[Future[SampleOutcome], Pair],

@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import random
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchagent.executor.verify import rule_checks, semantic_check
+from benchagent.executor.sample_plan import SamplePolicy, plan_sample
+from benchagent.executor.steps import run_plan
+from benchagent.executor.verify import VerifyLayers, verify_sample
 from benchagent.models import ModelClient
-from benchagent.operators import OpContext, OperatorError, SampleState, get_operator
+from benchagent.operators import OpContext, OperatorError, SampleState
 from benchagent.records import (
     BenchmarkSample,
     CheckResult,
@@ -18,6 +21,7 @@ from benchagent.records import (
     Grounding,
     Media,
     Modality,
+    PlanStep,
     Provenance,
     SampleOutcome,
     SourceSample,
@@ -38,6 +42,10 @@ class PairJob:
     seed: int
     verifier: ModelClient | None
     models_used: list[str]
+    executor: ModelClient | None = None
+    sample_policy: SamplePolicy = "rules"
+    layers: VerifyLayers = field(default_factory=VerifyLayers.full)
+    siblings: Callable[[int], list[SourceSample]] | None = None
 
 
 def outcome_key(subtask: str, dataset_id: str, source_id: str) -> str:
@@ -61,7 +69,8 @@ def initial_state(source: SourceSample, job: PairJob) -> SampleState:
                        dialog=list(source.dialog))
 
 
-def _to_sample(state: SampleState, source: SourceSample, job: PairJob, key: str) -> BenchmarkSample:
+def _to_sample(state: SampleState, source: SourceSample, job: PairJob, key: str,
+               applied: list[PlanStep], planned_by: str) -> BenchmarkSample:
     media = [Media(kind=Modality.image, path=p) for p in state.images]
     media += [Media(kind=Modality.audio, path=p) for p in state.audio]
     digest = hashlib.sha256(key.encode()).hexdigest()[:10]
@@ -71,29 +80,36 @@ def _to_sample(state: SampleState, source: SourceSample, job: PairJob, key: str)
         options=state.options, answer=state.answer, answer_type=state.answer_type, media=media,
         provenance=Provenance(source_dataset=job.card.id, source_dataset_name=job.card.name,
                               source_id=source.source_id, license=job.card.license,
-                              operators=job.grounding.plan, models=job.models_used),
+                              operators=applied, models=job.models_used,
+                              sample_plan=planned_by, media_text=state.media_text),
     )
+
+
+def _rng(job: PairJob, key: str) -> random.Random:
+    digest = hashlib.sha256(f"{job.seed}|{key}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
 
 
 def process_candidate(source: SourceSample, rank: int, job: PairJob) -> SampleOutcome:
     key = outcome_key(job.subtask.name, job.card.id, source.source_id)
-    rng = random.Random(int.from_bytes(hashlib.sha256(f"{job.seed}|{key}".encode()).digest()[:8],
-                                       "big"))
+    rng = _rng(job, key)
     ctx = OpContext(source=source, card=job.card, answer_space=job.answer_space, rng=rng,
-                    run_dir=job.run_dir)
+                    run_dir=job.run_dir, model=job.executor, siblings=job.siblings)
     base = {"key": key, "subtask": job.subtask.name, "dataset_id": job.card.id,
             "source_id": source.source_id, "rank": rank}
     state = initial_state(source, job)
+    plan = job.grounding.plan
     try:
-        for step in job.grounding.plan:
-            state = get_operator(step.operator).fn(state, ctx, step.args)
-        sample = _to_sample(state, source, job, key)
+        planned, planned_by = plan_sample(job.sample_policy, plan, state, job.subtask,
+                                          job.executor, rng, job.seed)
+        state, applied, notes = run_plan(planned, plan, state, ctx, key)
+        sample = _to_sample(state, source, job, key, applied, planned_by)
     except (OperatorError, ValueError) as exc:
         reason = str(exc).splitlines()[0]
         return SampleOutcome(**base, accepted=False,
                              checks=[CheckResult(check="transform", passed=False, reason=reason)])
-    checks = rule_checks(sample, job.subtask, job.run_dir)
-    if all(c.passed for c in checks) and job.verifier is not None:
-        checks.append(semantic_check(job.verifier, sample, job.seed))
+    checks = [CheckResult(check="transform", passed=True, reason=n) for n in notes]
+    checks += verify_sample(sample, state, job.subtask, job.run_dir, job.verifier, job.seed,
+                            job.layers)
     accepted = all(c.passed for c in checks)
     return SampleOutcome(**base, accepted=accepted, sample=sample, checks=checks)

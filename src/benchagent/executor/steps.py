@@ -1,0 +1,108 @@
+"""Running a plan on one sample: step by step, each step on the state the last one left,
+with a retry, a fallback to the dataset-level arguments, and CPU-heavy operators in a process
+pool (so rendering, speech and transcription use every core while model calls wait)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import multiprocessing
+import os
+import random
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from benchagent.operators import OpContext, OperatorError, SampleState, get_operator
+from benchagent.records import PlanStep
+
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+_pool_users = 0
+
+
+def cpu_workers() -> int:
+    """$BENCHAGENT_CPU_WORKERS, else one per core; 0 runs CPU operators in the calling thread."""
+    env = os.environ.get("BENCHAGENT_CPU_WORKERS")
+    return int(env) if env else (os.cpu_count() or 1)
+
+
+class CpuPool:
+    """The process pool for CPU operators, shared by the threads of one execution and created
+    only when a CPU operator first runs (a text-only build never starts one)."""
+
+    def __enter__(self) -> CpuPool:
+        global _pool_users
+        with _pool_lock:
+            _pool_users += 1
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        global _pool, _pool_users
+        with _pool_lock:
+            _pool_users -= 1
+            if _pool_users == 0 and _pool is not None:
+                _pool.shutdown(wait=True, cancel_futures=True)
+                _pool = None
+
+
+def _get_pool() -> ProcessPoolExecutor | None:
+    global _pool
+    workers = cpu_workers()
+    if workers <= 0 or _pool_users == 0:
+        return None
+    with _pool_lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(max_workers=workers,
+                                        mp_context=multiprocessing.get_context("spawn"))
+        return _pool
+
+
+def _apply(name: str, state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleState:
+    return get_operator(name).fn(state, ctx, args)
+
+
+def run_op(step: PlanStep, state: SampleState, ctx: OpContext) -> SampleState:
+    op = get_operator(step.operator)
+    pool = _get_pool() if op.cost_class == "cpu" else None
+    if pool is None:
+        return op.fn(state, ctx, step.args)
+    portable = dataclasses.replace(ctx, model=None, siblings=None)
+    try:
+        return pool.submit(_apply, op.name, state, portable, step.args).result()
+    except BrokenProcessPool as exc:
+        raise OperatorError(f"{op.name}: the worker process died ({exc})") from exc
+
+
+def step_rng(key: str, index: int, attempt: int) -> random.Random:
+    digest = hashlib.sha256(f"{key}|step{index}|{attempt}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def run_plan(planned: list[PlanStep], fallback: list[PlanStep], state: SampleState,
+             ctx: OpContext, key: str) -> tuple[SampleState, list[PlanStep], list[str]]:
+    """The final state, the steps applied (with their arguments) and notes on retries.
+
+    A failed step leaves the state as it was before the step (operators return new states).
+    It is retried once: with the dataset-level arguments when the sample planner changed them,
+    else as it was (model operators may succeed on a second draw). A second failure rejects
+    the sample with the step's reason."""
+    applied: list[PlanStep] = []
+    notes: list[str] = []
+    base = {s.operator: s for s in reversed(fallback)}  # the first step of each operator
+    for index, step in enumerate(planned):
+        plain = base.get(step.operator, step)
+        attempts = [step, plain if plain.args != step.args else step]
+        for attempt, chosen in enumerate(attempts):
+            try:
+                state = run_op(chosen, state, dataclasses.replace(
+                    ctx, rng=step_rng(key, index, attempt)))
+                applied.append(chosen)
+                break
+            except OperatorError as exc:
+                if attempt == len(attempts) - 1:
+                    raise OperatorError(f"step {index + 1} ({step.operator}): {exc}") from exc
+                notes.append(f"step {index + 1} ({step.operator}) failed, retried: "
+                             f"{str(exc)[:160]}")
+    return state, applied, notes
