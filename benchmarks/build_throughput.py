@@ -1,6 +1,9 @@
 """Build throughput on the mock model with a fixed per-call latency.
 
-    python benchmarks/build_throughput.py --size 400 --latency 0.5 --concurrency 16
+    python benchmarks/build_throughput.py --size 500 --latency 0.5 --concurrency 16 \
+        --pool ../shared/pools/bigbench
+
+(without --pool it uses the bundled starter pool, whose text datasets hold 480 samples).
 
 Prints samples per second, model calls per accepted sample, the efficiency
 (model calls × latency / concurrency) / wall time of the execution stage, and the
@@ -29,11 +32,13 @@ QUERY = "Arithmetic word problems, date arithmetic, unit conversion and ordering
 
 
 @contextlib.contextmanager
-def _no_progress(total: int, done: int) -> Iterator[Callable[[SampleOutcome], None]]:
-    yield lambda outcome: None
+def _no_progress(quotas: dict[str, int], done: dict[str, int]
+                 ) -> Iterator[Callable[[SampleOutcome | None, dict[str, int]], None]]:
+    yield lambda outcome, flight: None
 
 
-def run_once(workdir: Path, size: int, latency: float, concurrency: int) -> dict[str, float]:
+def run_once(workdir: Path, size: int, latency: float, concurrency: int,
+             pools: list[Path]) -> dict[str, float]:
     script = workdir / f"mock-{latency}.json"
     script.write_text(json.dumps({"latency_s": latency, "rules": []}))
     cfg = ModelConfig(provider="mock", model=str(script), max_concurrency=concurrency)
@@ -45,13 +50,16 @@ def run_once(workdir: Path, size: int, latency: float, concurrency: int) -> dict
     configs: dict[str, ModelConfig | None] = {role: None for role in ROLES}
     configs.update(executor=cfg, verifier=cfg)
     models = RoleModels(configs, trace, None)
-    pool = Pool.load([default_starter_pool()])
+    pool = Pool.load(pools or [default_starter_pool()])
     ctx = BuildContext(store, settings, query, pool, models)
     start = time.perf_counter()
     run_build(ctx, _no_progress)
     wall = time.perf_counter() - start
     execution_calls = trace.usage("verifier").calls + trace.usage("executor").calls
     accepted = store.manifest["counts"]["benchmark"]
+    for short in store.manifest.get("shortfall", []):
+        print(f"  shortfall {short['subtask']}: {short['accepted']}/{short['quota']}: "
+              f"{short['cause']}")
     exec_wall = _stage_seconds(store)
     return {
         "accepted": accepted, "wall_s": wall, "execution_s": exec_wall,
@@ -73,10 +81,11 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=400)  # the starter pool holds 480
     parser.add_argument("--latency", type=float, default=0.5)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--pool", type=Path, action="append", default=[])
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        timed = run_once(Path(tmp), args.size, args.latency, args.concurrency)
-        zero = run_once(Path(tmp), args.size, 0.0, args.concurrency)
+        timed = run_once(Path(tmp), args.size, args.latency, args.concurrency, args.pool)
+        zero = run_once(Path(tmp), args.size, 0.0, args.concurrency, args.pool)
     print(f"size {args.size}, latency {args.latency}s, concurrency {args.concurrency}")
     print(f"  accepted {timed['accepted']:.0f} in {timed['execution_s']:.2f}s of execution "
           f"({timed['samples_per_s']:.1f} samples/s)")

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from benchagent.pipeline import BuildContext
 
 BENCHMARK = "benchmark/benchmark.jsonl"
-DEDUP_ROUNDS = 5  # execute → reject near-duplicates → replace them, at most this often
+DEDUP_ROUNDS = 10  # execute → reject near-duplicates → replace them, at most this often
 Pair = tuple[str, str]
 # (quota per subtask, accepted so far per subtask) -> a context giving the progress callback
 ProgressFactory = Callable[[dict[str, int], dict[str, int]],
@@ -133,8 +133,8 @@ def reject_duplicates(ctx: BuildContext, allocation: Allocation, states: dict[Pa
                                  if m.path not in o.sample.provenance.media_text)
             by_media.setdefault(source_media, []).append(_dedup_view(o.sample))
     dropped: dict[str, str] = {}
-    for group in by_media.values():
-        dropped.update(near_duplicates(group))
+    for group in by_media.values():  # character n-grams: embedding 500 items takes minutes here
+        dropped.update(near_duplicates(group, embedder=None))
     for outcome in chosen:
         if outcome.sample is None or outcome.sample.id not in dropped:
             continue

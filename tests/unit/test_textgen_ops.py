@@ -142,7 +142,7 @@ def test_model_distractors_make_options(tmp_path: Path, mock_client: Any) -> Non
 
 def test_distractor_equal_to_an_alias_is_repaired(tmp_path: Path, mock_client: Any) -> None:
     client = mock_client(MockRule(DISTRACT, {"distractors": ["Lyon", "paris", "Nice"]}, times=1),
-                         MockRule(DISTRACT, {"distractors": ["Lyon", "Nice", "Lille", "Metz"]}))
+                         MockRule(DISTRACT, {"distractors": ["Lyon", "Nice", "Lille"]}))
     out = _run("to_multiple_choice", CAPITAL, _ctx(tmp_path, client), distractors="model",
                n_options=4)
     assert out.options == ["Paris", "Lyon", "Nice", "Lille"]
@@ -156,7 +156,7 @@ def test_too_few_distinct_distractors_reject(tmp_path: Path, mock_client: Any) -
                                             "given twice"):
         _run("to_multiple_choice", CAPITAL, _ctx(tmp_path, client), distractors="model")
     client = mock_client(MockRule(DISTRACT, {"distractors": ["Lyon"]}))
-    with pytest.raises(OperatorError, match="give 3 different wrong options, not 1"):
+    with pytest.raises(OperatorError, match="distractors: List should have at least 3 items"):
         _run("to_multiple_choice", CAPITAL, _ctx(tmp_path, client), distractors="model")
 
 
@@ -219,6 +219,23 @@ def test_dialogue_replaces_the_context(tmp_path: Path, mock_client: Any) -> None
                           "Ana: No, he gave 5 of them to Mia.", "Raj: Mia must have been happy."]
     assert out.context == "\n".join(out.dialog) and out.question == APPLES.question
     assert "between\nAna and Raj" in client.provider.calls[0].messages[0]["content"]
+
+
+def test_schemas_pin_speakers_and_counts_for_the_decoder(tmp_path: Path,
+                                                        mock_client: Any) -> None:
+    client = mock_client(MockRule(DIALOGUE, {"turns": TURNS}), MockRule(HARDER, HARDER_PLANET),
+                         MockRule(TRANSLATE, {**FR_PLANET, "dialog": ["A: x"]}))
+    ctx = _ctx(tmp_path, client)
+    _run("synthesize_dialogue", APPLES, ctx, speakers=["Ana", "Raj"], turns=4)
+    _run("transform_reasoning", PLANET, ctx)
+    _run("translate", PLANET.model_copy(update={"dialog": ["A: y"]}), ctx, target="fr")
+    dialogue, harder, french = (c.json_schema for c in client.provider.calls)
+    assert dialogue["$defs"]["Turn"]["properties"]["speaker"]["enum"] == ["Ana", "Raj"]
+    assert (dialogue["properties"]["turns"]["minItems"],
+            dialogue["properties"]["turns"]["maxItems"]) == (2, 6)
+    assert harder["properties"]["options"]["minItems"] == harder["properties"]["options"][
+        "maxItems"] == 4
+    assert french["properties"]["dialog"]["maxItems"] == 1
 
 
 def test_dialogue_that_drops_a_number_is_repaired(tmp_path: Path, mock_client: Any) -> None:
@@ -310,7 +327,7 @@ def test_translate_repairs_a_lost_option(tmp_path: Path, mock_client: Any) -> No
                          MockRule(TRANSLATE, FR_PLANET))
     out = _run("translate", PLANET, _ctx(tmp_path, client), target="French")
     assert out.options[0] == out.answer == "Mars" and _outcomes(client) == ["repaired"]
-    assert "each of the 4 options" in _last_prompt(client)
+    assert "options: List should have at least 4 items" in _last_prompt(client)
 
 
 def test_translate_dialogue_and_numeric_answer(tmp_path: Path, mock_client: Any) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from pydantic import BaseModel, Field
 
 from benchagent.models import ModelClient, StructuredOutputError
@@ -45,9 +47,12 @@ def instructions_for(store: RunStore, subtasks: list[Subtask], client: ModelClie
     """One instruction per subtask, kept in the run so that a resumed run reuses it."""
     path = store.path(INSTRUCTIONS)
     known: dict[str, str] = store.read_json(INSTRUCTIONS) if path.exists() else {}
-    for subtask in subtasks:
-        if subtask.name not in known:
-            known[subtask.name] = (rules_instruction(subtask) if client is None
-                                   else _llm_instruction(client, subtask, seed))
+    missing = [s for s in subtasks if s.name not in known]
+    if client is None:
+        known.update({s.name: rules_instruction(s) for s in missing})
+    elif missing:  # concurrently: the client's own limit still applies
+        with ThreadPoolExecutor(max_workers=len(missing)) as pool:
+            written = pool.map(lambda s: _llm_instruction(client, s, seed), missing)
+            known.update(zip((s.name for s in missing), written, strict=True))
     store.write_json(INSTRUCTIONS, known)
     return known

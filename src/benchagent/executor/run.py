@@ -39,7 +39,7 @@ class PairState:
 
     def wants_more(self, oversample: float) -> bool:
         missing = self.quota - self.accepted
-        headroom = math.floor(max(missing, 0) * (oversample - 1.0))
+        headroom = math.ceil(max(missing, 0) * (oversample - 1.0))
         tried = self.accepted + self.rejected + self.in_flight
         return (missing > 0 and bool(self.queue) and tried < self.budget
                 and self.accepted + self.in_flight < self.quota + headroom)

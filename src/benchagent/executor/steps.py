@@ -103,6 +103,7 @@ def run_plan(planned: list[PlanStep], fallback: list[PlanStep], state: SampleSta
             except OperatorError as exc:
                 if attempt == len(attempts) - 1:
                     raise OperatorError(f"step {index + 1} ({step.operator}): {exc}") from exc
-                notes.append(f"step {index + 1} ({step.operator}) failed, retried: "
+                how = "as planned" if plain.args == step.args else "with the dataset-level args"
+                notes.append(f"step {index + 1} ({step.operator}) failed, retried {how}: "
                              f"{str(exc)[:160]}")
     return state, applied, notes

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from benchagent.models import StructuredOutputError
 from benchagent.operators.registry import OpContext, Operator, OperatorError, SampleState, register
@@ -47,6 +47,16 @@ def clip(text: str, budget: int = CONTEXT_BUDGET) -> str:
     if space > len(head) * 0.8:
         head = head[:space]
     return f"{head.rstrip()} [… {len(text) - len(head)} characters cut]"
+
+
+def sized(schema: type[T], **lengths: int) -> type[T]:
+    """`schema` with list fields of exactly these lengths, which constrained decoding keeps."""
+    fields: dict[str, Any] = {}
+    for name, length in lengths.items():
+        annotation = schema.model_fields[name].annotation
+        fields[name] = (annotation, Field(min_length=length, max_length=length) if length
+                        else Field(default_factory=list, max_length=0))
+    return create_model(schema.__name__, __base__=schema, **fields)
 
 
 def shown_options(options: list[str]) -> list[str]:
@@ -194,7 +204,8 @@ def model_distractors(state: SampleState, ctx: OpContext, count: int,
     def check(out: Distractors) -> None:
         check_distractors(out.distractors, answers, count)
 
-    out = ask_model(ctx, op, "op_distractors.j2", Distractors, check, max_tokens=400,
+    out = ask_model(ctx, op, "op_distractors.j2", sized(Distractors, distractors=count), check,
+                    max_tokens=400,
                     count=count, question=clip(state.question, TEXT_BUDGET),
                     context=clip(state.context), answer=clip(state.answer, OPTION_BUDGET),
                     examples=shown_options(examples))
@@ -261,6 +272,18 @@ class Dialogue(BaseModel):
     turns: list[Turn] = Field(min_length=2, max_length=40)
 
 
+def _list_of(item: type[BaseModel]) -> Any:
+    return list[item]  # type: ignore[valid-type]
+
+
+def dialogue_schema(names: list[str], turns: int) -> type[Dialogue]:
+    """Dialogue whose speakers are `names` and whose length is about `turns`, for the decoder."""
+    turn = create_model("Turn", __base__=Turn, speaker=(str, Field(
+        min_length=1, max_length=40, json_schema_extra={"enum": list(names)})))
+    return create_model("Dialogue", __base__=Dialogue, turns=(_list_of(turn), Field(
+        min_length=max(2, turns - 2), max_length=turns + 2)))
+
+
 def _speaker_names(raw: Any, ctx: OpContext, source: str) -> list[str]:
     if isinstance(raw, list):
         names = [str(n).strip() for n in raw]
@@ -302,8 +325,7 @@ def _dialogue_lines(out: Dialogue, names: list[str]) -> list[str]:
     return lines
 
 
-def check_dialogue(out: Dialogue, names: list[str], turns: int, source: str,
-                   state: SampleState) -> None:
+def check_dialogue(out: Dialogue, names: list[str], source: str, state: SampleState) -> None:
     known = {n.lower() for n in names}
     for turn in out.turns:
         if turn.speaker.strip().lower() not in known:
@@ -312,8 +334,6 @@ def check_dialogue(out: Dialogue, names: list[str], turns: int, source: str,
     silent = [n for n in names if n.lower() not in spoke]
     if silent:
         raise ValueError(f"{', '.join(silent)} never speaks; every speaker takes a turn")
-    if not max(2, turns - 2) <= len(out.turns) <= turns + 2:
-        raise ValueError(f"write {turns} turns, not {len(out.turns)}")
     check_facts(" ".join(t.text for t in out.turns), source, state)
 
 
@@ -323,9 +343,10 @@ def synthesize_dialogue(state: SampleState, ctx: OpContext, args: dict[str, Any]
     turns = int_arg("synthesize_dialogue", "turns", args.get("turns", 6), len(names), 20)
 
     def check(out: Dialogue) -> None:
-        check_dialogue(out, names, turns, source, state)
+        check_dialogue(out, names, source, state)
 
-    out = ask_model(ctx, "synthesize_dialogue", "op_dialogue.j2", Dialogue, check,
+    out = ask_model(ctx, "synthesize_dialogue", "op_dialogue.j2", dialogue_schema(names, turns),
+                    check,
                     max_tokens=100 + turns * 160, names=names, turns=turns,
                     question=clip(state.question, TEXT_BUDGET), context=state.context,
                     answer=clip(state.answer, TEXT_BUDGET))
@@ -393,7 +414,8 @@ def transform_reasoning(state: SampleState, ctx: OpContext, args: dict[str, Any]
     def check(out: Transformed) -> None:
         check_transformed(out, state, kind)
 
-    out = ask_model(ctx, "transform_reasoning", "op_transform_reasoning.j2", Transformed, check,
+    schema = sized(Transformed, options=len(state.options))
+    out = ask_model(ctx, "transform_reasoning", "op_transform_reasoning.j2", schema, check,
                     max_tokens=1000, kind=kind, how=_REASONING[kind],
                     question=clip(state.question, TEXT_BUDGET), context=clip(state.context),
                     options=shown_options(state.options), answer=clip(state.answer, TEXT_BUDGET))
@@ -452,10 +474,8 @@ def check_translation(out: Translation, state: SampleState, send_context: bool,
                       language: str) -> None:
     if send_context != bool(out.context.strip()):
         raise ValueError("translate the context" if send_context else "leave the context empty")
-    if len(out.dialog) != len(state.dialog) or not all(line.strip() for line in out.dialog):
-        raise ValueError(f"translate each of the {len(state.dialog)} dialogue lines, one by one")
-    if len(out.options) != len(state.options):
-        raise ValueError(f"translate each of the {len(state.options)} options, in order")
+    if not all(line.strip() for line in out.dialog):
+        raise ValueError("a translated dialogue line is empty; translate every line")
     if len({normalize(o) for o in out.options}) != len(out.options):
         raise ValueError("two translated options became the same; keep them distinct")
     if not _keeps_answer(state) and not out.answer.strip():
@@ -486,14 +506,15 @@ def translate(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> Sampl
     def check(out: Translation) -> None:
         check_translation(out, state, send_context, language)
 
-    out = ask_model(ctx, "translate", "op_translate.j2", Translation, check, max_tokens=3000,
+    schema = sized(Translation, options=len(state.options), dialog=len(state.dialog))
+    out = ask_model(ctx, "translate", "op_translate.j2", schema, check, max_tokens=3000,
                     language=language, question=state.question,
                     context=state.context if send_context else "", dialog=state.dialog,
                     options=state.options,
                     answer="" if _keeps_answer(state) else state.answer)
     answer = _translated_answer(out, state)
     dialog = [line.strip() for line in out.dialog]
-    context = out.context.strip() if send_context else "\n".join(dialog)
+    context = "\n".join(dialog) if in_dialog else out.context.strip()
     aliases = state.answer_aliases if answer == state.answer else []
     return state.model_copy(update={
         "question": out.question.strip(), "context": context, "dialog": dialog,
