@@ -129,10 +129,11 @@ def _allocate_with_feedback(ctx: BuildContext) -> Allocation:
                                            ctx.models.get("design"), log, 10 + round_, ctx.seed)
             pending = [s for s in subtasks if s.name in more or s not in
                        ctx.load_list(SUBTASKS, Subtask)]
+            log.add("allocation", "*", f"{str(exc)[:300]}; grounding widened for "
+                    f"{', '.join(sorted(more)) or 'none'}", "rules", 10 + round_)
             subtasks, report = ground_with_feedback(ctx, subtasks, log, report, pending,
                                                     _options(ctx, more))
             _write_grounding(ctx, subtasks, report, log)
-            log.add("allocation", "*", str(exc)[:300], "rules", 10 + round_)
     raise AssertionError("unreachable")
 
 

@@ -104,3 +104,15 @@ def test_a_modality_nothing_can_provide_is_diagnosed(tmp_path: Path, shared_pool
                  "--out", tmp_path / "run")
     assert result.returncode != 0 and "Traceback" not in result.stderr
     assert "needs video input" in result.stderr
+
+
+def test_allocation_asks_grounding_for_more_datasets(tmp_path: Path, shared_pools: Path) -> None:
+    run = tmp_path / "run"
+    result = cli("plan", SHARED_QUERIES / "causal.json", "--size", "1000", "--pool",
+                 shared_pools / "bigbench", "--out", run)
+    assert result.returncode == 0, result.stderr
+    _plan_md_checks(run, 1000)
+    log = json.loads((run / "plan" / "design_log.json").read_text())
+    step = next(s for s in log if s["op"] == "allocation")
+    assert "infeasible" in step["reason"] and "grounding widened" in step["reason"]
+    assert "- allocation * (rules): infeasible" in (run / "plan" / "plan.md").read_text()

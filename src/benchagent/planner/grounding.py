@@ -180,7 +180,7 @@ def ground_subtask(subtask: Subtask, query: Query, pool: Pool, client: ModelClie
         total = overall(scores)
         if total < THRESHOLD:
             report.reject(subtask.name, hit.card.name,
-                          f"plan scored {total:.2f}, below the threshold {THRESHOLD}", plan, by)
+                          f"plan scored {total:.3f}, below the threshold {THRESHOLD}", plan, by)
             continue
         scored.append(Grounding(
             subtask=subtask.name, dataset_id=hit.card.id, score=total, plan=plan, plan_by=by,
