@@ -198,7 +198,7 @@ def test_the_build_seed_changes_the_operators_random_choices(tmp_path: Path) -> 
     orders: dict[int, list[list[str]]] = {0: [], 1: []}
     for i in range(4):
         source = SourceSample(dataset_id="d", source_id=str(i), question=QUESTION,
-                              options=OPTIONS + ["The Sava", "The Drava"], answer="The Danube")
+                              options=[*OPTIONS, "The Sava", "The Drava"], answer="The Danube")
         for seed, seen in orders.items():
             outcome = process_candidate(source, i, _job(tmp_path, seed))
             assert outcome.sample is not None

@@ -253,7 +253,9 @@ def test_dialogue_that_drops_a_number_is_repaired(tmp_path: Path, mock_client: A
 def test_dialogue_that_answers_or_miscasts_is_rejected(tmp_path: Path, mock_client: Any) -> None:
     leaky = [*TURNS, {"speaker": "Ana", "text": "So he has 7 left."}]
     stranger = [*TURNS[:3], {"speaker": "Zoe", "text": "Hello."}]
-    for turns, reason in [(leaky, "gives away the answer '7'"), (stranger, "unknown speaker")]:
+    echo = [*TURNS, TURNS[0]]
+    for turns, reason in [(leaky, "gives away the answer '7'"), (stranger, "unknown speaker"),
+                          (echo, "turn 5 repeats an earlier turn")]:
         client = mock_client(MockRule(DIALOGUE, {"turns": turns}))
         with pytest.raises(OperatorError, match=f"synthesize_dialogue: .*{reason}"):
             _run("synthesize_dialogue", APPLES, _ctx(tmp_path, client),

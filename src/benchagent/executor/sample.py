@@ -102,7 +102,7 @@ def process_candidate(source: SourceSample, rank: int, job: PairJob) -> SampleOu
     try:
         planned, planned_by = plan_sample(job.sample_policy, plan, state, job.subtask,
                                           job.executor, rng, job.seed)
-        state, applied, notes = run_plan(planned, plan, state, ctx, key)
+        state, applied, notes = run_plan(planned, plan, state, ctx, f"{job.seed}|{key}")
         sample = _to_sample(state, source, job, key, applied, planned_by)
     except (OperatorError, ValueError) as exc:
         reason = str(exc).splitlines()[0]

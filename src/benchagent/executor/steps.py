@@ -10,16 +10,18 @@ import multiprocessing
 import os
 import random
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from benchagent.operators import OpContext, OperatorError, SampleState, get_operator
-from benchagent.records import PlanStep
+from benchagent.records import PlanStep, SourceSample
 
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
 _pool_users = 0
+SIBLINGS_SHIPPED = 16  # sibling samples a worker process may ask for
 
 
 def cpu_workers() -> int:
@@ -55,8 +57,37 @@ def _get_pool() -> ProcessPoolExecutor | None:
     with _pool_lock:
         if _pool is None:
             _pool = ProcessPoolExecutor(max_workers=workers,
-                                        mp_context=multiprocessing.get_context("spawn"))
+                                        mp_context=multiprocessing.get_context("spawn"),
+                                        initializer=_die_with_parent, initargs=(os.getpid(),))
         return _pool
+
+
+def _die_with_parent(parent: int) -> None:
+    """Pool worker initializer: exit once the build process is gone (killed by SIGKILL)."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
+
+
+def _discard(pool: ProcessPoolExecutor) -> None:
+    """A broken pool (a worker died) is dropped; the next CPU step starts a new one."""
+    global _pool
+    with _pool_lock:
+        if _pool is pool:
+            _pool = None
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Siblings:
+    """ctx.siblings for a worker process: the samples drawn in the parent, picklable."""
+
+    samples: tuple[SourceSample, ...]
+
+    def __call__(self, n: int) -> list[SourceSample]:
+        return list(self.samples[max(len(self.samples) - n, 0):]) if n > 0 else []
 
 
 def _apply(name: str, state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleState:
@@ -68,16 +99,31 @@ def run_op(step: PlanStep, state: SampleState, ctx: OpContext) -> SampleState:
     pool = _get_pool() if op.cost_class == "cpu" else None
     if pool is None:
         return op.fn(state, ctx, step.args)
-    portable = dataclasses.replace(ctx, model=None, siblings=None)
+    siblings = _Siblings(tuple(ctx.siblings(SIBLINGS_SHIPPED))) if ctx.siblings else None
+    portable = dataclasses.replace(ctx, model=None, siblings=siblings)
     try:
         return pool.submit(_apply, op.name, state, portable, step.args).result()
     except BrokenProcessPool as exc:
+        _discard(pool)
         raise OperatorError(f"{op.name}: the worker process died ({exc})") from exc
 
 
 def step_rng(key: str, index: int, attempt: int) -> random.Random:
     digest = hashlib.sha256(f"{key}|step{index}|{attempt}".encode()).digest()
     return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def dataset_steps(planned: list[PlanStep], fallback: list[PlanStep]) -> list[PlanStep]:
+    """The dataset-level step each planned step stands for, by position (the sample planner
+    keeps the order and may only drop optional steps)."""
+    matched: list[PlanStep] = []
+    j = 0
+    for step in planned:
+        while j < len(fallback) and fallback[j].operator != step.operator:
+            j += 1
+        matched.append(fallback[j] if j < len(fallback) else step)
+        j += 1
+    return matched
 
 
 def run_plan(planned: list[PlanStep], fallback: list[PlanStep], state: SampleState,
@@ -90,9 +136,8 @@ def run_plan(planned: list[PlanStep], fallback: list[PlanStep], state: SampleSta
     the sample with the step's reason."""
     applied: list[PlanStep] = []
     notes: list[str] = []
-    base = {s.operator: s for s in reversed(fallback)}  # the first step of each operator
-    for index, step in enumerate(planned):
-        plain = base.get(step.operator, step)
+    for index, (step, plain) in enumerate(zip(planned, dataset_steps(planned, fallback),
+                                              strict=True)):
         attempts = [step, plain if plain.args != step.args else step]
         for attempt, chosen in enumerate(attempts):
             try:

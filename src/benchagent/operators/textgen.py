@@ -334,6 +334,10 @@ def check_dialogue(out: Dialogue, names: list[str], source: str, state: SampleSt
     silent = [n for n in names if n.lower() not in spoke]
     if silent:
         raise ValueError(f"{', '.join(silent)} never speaks; every speaker takes a turn")
+    said = [normalize(t.text) for t in out.turns]
+    repeated = next((i for i, text in enumerate(said, 1) if text in said[:i - 1]), None)
+    if repeated is not None:
+        raise ValueError(f"turn {repeated} repeats an earlier turn; every turn must add something")
     check_facts(" ".join(t.text for t in out.turns), source, state)
 
 

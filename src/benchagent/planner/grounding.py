@@ -136,8 +136,9 @@ def _steps(proposal: PlanProposal) -> list[PlanStep]:
 Triple = tuple[ScoredCard, list[PlanStep], dict[str, float] | None, str]
 
 
-def _triples(subtask: Subtask, hits: list[ScoredCard], out: GroundingOutput | None,
-             opts: GroundingOptions, report: GroundingReport) -> list[Triple]:
+def _triples(subtask: Subtask, query: Query, hits: list[ScoredCard],
+             out: GroundingOutput | None, opts: GroundingOptions,
+             report: GroundingReport) -> list[Triple]:
     """(hit, plan, model scores, planner) for every hit with a plan that type-checks."""
     proposals = {p.dataset_id: p for p in out.proposals} if out else {}
     kept: list[Triple] = []
@@ -151,7 +152,7 @@ def _triples(subtask: Subtask, hits: list[ScoredCard], out: GroundingOutput | No
                 kept.append((hit, plan, model, "model"))
                 continue
             report.reject(subtask.name, hit.card.name, "; ".join(problems), plan, by="model")
-        plan = plan_for(subtask, hit.card)
+        plan = plan_for(subtask, hit.card, query.description)
         problems = check_plan(subtask, hit.card, plan, opts.with_executor_model)
         if problems:
             report.reject(subtask.name, hit.card.name, "; ".join(problems), plan)
@@ -165,7 +166,7 @@ def ground_subtask(subtask: Subtask, query: Query, pool: Pool, client: ModelClie
                    seed: int = 0) -> list[Grounding]:
     hits = candidates(subtask, query, pool, opts.k, report.preferences.get(subtask.name, ""))
     if opts.ablate_scoring:
-        return _unchecked(subtask, hits, opts)
+        return _unchecked(subtask, query, hits, opts)
     out = None
     if client is not None and hits:
         out = _model_proposals(client, subtask, query, hits[:MODEL_CANDIDATES], opts, seed,
@@ -174,7 +175,7 @@ def ground_subtask(subtask: Subtask, query: Query, pool: Pool, client: ModelClie
             report.preferences[subtask.name] = out.preferences
     top = max((h.score for h in hits), default=0.0) or 1.0
     scored: list[Grounding] = []
-    for hit, plan, model, by in _triples(subtask, hits, out, opts, report):
+    for hit, plan, model, by in _triples(subtask, query, hits, out, opts, report):
         scores = blend(rules_scores(measure(subtask, hit.card, hit.score / top, need), plan),
                        model)
         total = overall(scores)
@@ -191,11 +192,12 @@ def ground_subtask(subtask: Subtask, query: Query, pool: Pool, client: ModelClie
     return scored[:opts.keep]
 
 
-def _unchecked(subtask: Subtask, hits: list[ScoredCard], opts: GroundingOptions
-               ) -> list[Grounding]:
+def _unchecked(subtask: Subtask, query: Query, hits: list[ScoredCard],
+               opts: GroundingOptions) -> list[Grounding]:
     top = max((h.score for h in hits), default=0.0) or 1.0
     return [Grounding(subtask=subtask.name, dataset_id=h.card.id, score=round(h.score / top, 3),
-                      plan=plan_for(subtask, h.card), reason="ablation: search order, unchecked")
+                      plan=plan_for(subtask, h.card, query.description),
+                      reason="ablation: search order, unchecked")
             for h in hits[:opts.keep]]
 
 

@@ -9,8 +9,8 @@ from benchagent.operators import REGISTRY, type_check
 from benchagent.records import AnswerType, DatasetCard, FieldRole, Modality, PlanStep, Subtask
 
 _TEXT_ROLES = {FieldRole.question, FieldRole.context, FieldRole.dialog}
-_NOISE = re.compile(r"\b(nois[ey]|background|babble|degraded|blurr?(ed|y)|distort\w*|low.quality)",
-                    re.IGNORECASE)
+_NOISE = re.compile(r"\b(nois[ey]|background (noise|chatter|sound)|babble|degraded|"
+                    r"blurr?(ed|y)|distort\w*|low.quality)", re.IGNORECASE)
 _MADE = {Modality.text, Modality.image, Modality.audio}  # the type check follows these by role
 _CONVERTIBLE = {AnswerType.short_text, AnswerType.number, AnswerType.yes_no,
                 AnswerType.multiple_choice}
@@ -33,16 +33,16 @@ def answer_types_fit(subtask: Subtask, card: DatasetCard) -> bool:
     return subtask.answer_type == AnswerType.multiple_choice and card.answer_type in _CONVERTIBLE
 
 
-def wants_degradation(subtask: Subtask) -> bool:
-    """The subtask asks for noisy audio or degraded images ("sometimes over background noise")."""
-    return bool(_NOISE.search(f"{subtask.name} {subtask.description} {subtask.capability}"))
+def wants_degradation(subtask: Subtask, request: str) -> bool:
+    """The request or the subtask's name asks for noisy audio or degraded images ("sometimes
+    over background noise"); dataset descriptions, which subtasks often borrow, do not count."""
+    return bool(_NOISE.search(f"{request} {subtask.name}"))
 
 
-def _media_steps(subtask: Subtask, card: DatasetCard) -> list[PlanStep]:
+def _media_steps(subtask: Subtask, card: DatasetCard, noisy: bool) -> list[PlanStep]:
     steps: list[PlanStep] = []
     needs_image = Modality.image in subtask.modalities and FieldRole.image not in card.fields
     needs_audio = Modality.audio in subtask.modalities and FieldRole.audio not in card.fields
-    noisy = wants_degradation(subtask)
     if needs_image:
         # With audio too, the image carries the evidence and the clip the question, so that
         # answering needs both; otherwise the whole item is shown.
@@ -62,8 +62,9 @@ def _media_steps(subtask: Subtask, card: DatasetCard) -> list[PlanStep]:
     return steps
 
 
-def plan_for(subtask: Subtask, card: DatasetCard) -> list[PlanStep]:
-    """The operator chain from this dataset's fields to the subtask's items (rules policy)."""
+def plan_for(subtask: Subtask, card: DatasetCard, request: str = "") -> list[PlanStep]:
+    """The operator chain from this dataset's fields to the subtask's items (rules policy);
+    `request` is the user's request, read for degradation wishes."""
     steps: list[PlanStep] = []
     if subtask.answer_type == AnswerType.multiple_choice:
         if FieldRole.options not in card.fields:
@@ -71,7 +72,7 @@ def plan_for(subtask: Subtask, card: DatasetCard) -> list[PlanStep]:
         steps.append(PlanStep(operator="shuffle_options"))
     if card.modalities_in != [Modality.text]:
         steps.append(PlanStep(operator="attach_media"))
-    steps += _media_steps(subtask, card)
+    steps += _media_steps(subtask, card, wants_degradation(subtask, request))
     return [s for s in steps if s.operator in REGISTRY]
 
 
