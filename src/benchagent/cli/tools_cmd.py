@@ -3,26 +3,44 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from benchagent.cli.common import out
+from benchagent.cli.common import UserError, out
 from benchagent.operators import REGISTRY
 
 
-def tools(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+def _detail(d: dict[str, Any]) -> None:
+    out.print(f"[bold]{d['name']}[/]: {d['description']}", soft_wrap=True)
+    out.print(f"  requires: {', '.join(d['requires']) or '-'}; produces: "
+              f"{', '.join(d['produces']) or '-'}; calls a model: "
+              f"{'yes' if d['calls_model'] else 'no'}; cost: {d['cost_class']}")
+    for name, kind in d["params"].items():
+        out.print(f"  {name}: {kind}", soft_wrap=True)
+
+
+def tools(name: Annotated[str | None, typer.Argument(help="One operator, in full.")] = None,
+          as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """List the operators: what each requires and produces, its parameters and cost."""
     described = [op.describe() for op in sorted(REGISTRY.values(), key=lambda o: o.name)]
+    if name is not None:
+        described = [d for d in described if d["name"] == name]
+        if not described:
+            raise UserError(f"no operator {name!r}: `benchagent tools` lists them")
     if as_json:
         out.print_json(json.dumps(described))
         return
+    if name is not None:
+        _detail(described[0])
+        return
     table = Table()
-    for col in ("operator", "requires", "produces", "params", "model", "cost", "description"):
-        table.add_column(col)
+    for col in ("operator", "requires", "produces", "params", "model", "cost"):
+        table.add_column(col, overflow="fold")
     for d in described:
         table.add_row(d["name"], ", ".join(d["requires"]) or "-", ", ".join(d["produces"]) or "-",
-                      ", ".join(f"{k}: {v}" for k, v in d["params"].items()) or "-",
-                      "yes" if d["calls_model"] else "no", d["cost_class"], d["description"])
+                      ", ".join(d["params"]) or "-", "yes" if d["calls_model"] else "no",
+                      d["cost_class"])
     out.print(table)
+    out.print("`benchagent tools NAME` describes one operator and its parameters.")
