@@ -122,7 +122,8 @@ def llama_server(qwen_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     """An OpenAI-compatible llama_cpp.server serving Qwen; yields `http://127.0.0.1:PORT/v1`."""
     port = _free_port()
     command = [sys.executable, "-m", "llama_cpp.server", "--model", str(qwen_gguf)]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
+                "--n_threads", str(min(4, os.cpu_count() or 1))]
     log = tmp_path_factory.mktemp("llama_server") / "server.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT)

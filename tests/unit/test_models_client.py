@@ -62,6 +62,14 @@ def test_schema_violation_after_all_rounds_is_a_typed_failure(mock_client) -> No
     assert client.trace.totals()["design"]["calls"] == 3
 
 
+def test_repairs_carry_only_the_last_answer(mock_client) -> None:  # type: ignore[no-untyped-def]
+    client = mock_client(MockRule("count", {"name": "x", "count": -5}), repair_rounds=3)
+    with pytest.raises(StructuredOutputError):
+        client.generate([{"role": "user", "content": "count"}], Pick, role="design")
+    lengths = [len(call.messages) for call in client.provider.calls]  # type: ignore[attr-defined]
+    assert lengths == [1, 3, 3, 3]  # the question, then question + last answer + repair
+
+
 def test_semantic_check_goes_through_repair(mock_client) -> None:  # type: ignore[no-untyped-def]
     client = mock_client(MockRule("pick", {"name": "bad", "count": 1}, times=1),
                          MockRule("pick", {"name": "good", "count": 1}))

@@ -132,3 +132,17 @@ def test_unserved_subtask_goes_back_to_design_with_reasons(pool: Pool) -> None:
     revised = revise_unserved(QUERY, [odd], unserved, None, log, round_=1)
     assert revised[0].answer_type == AnswerType.multiple_choice
     assert log.steps[0]["op"] == "revise" and "multiple choice" in log.steps[0]["reason"]
+
+
+def test_argument_values_are_type_checked(pool: Pool) -> None:
+    subtask = _subtask(modalities=[Modality.text, Modality.audio])
+    card = next(c for c in pool.cards if list(c.modalities_in) == [Modality.text]
+                and "options" in c.fields)
+    plan = [PlanStep(operator="tts", args={"rate": "float 30, in dB", "replace": "yes"}),
+            PlanStep(operator="mix_noise", args={"noise": "loud"})]
+    problems = " ".join(check_plan(subtask, card, plan))
+    assert "rate must be a number" in problems and "replace must be true or false" in problems
+    assert "noise must be one of white, pink, babble, auto" in problems
+    good = [PlanStep(operator="tts", args={"rate": 1.2}), PlanStep(operator="mix_noise",
+                                                                   args={"snr_db": 10})]
+    assert check_plan(subtask, card, good) == []

@@ -15,7 +15,14 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from benchagent.models.base import Completion, CompletionRequest, Message, ModelError, Provider
+from benchagent.models.base import (
+    Completion,
+    CompletionRequest,
+    Message,
+    ModelError,
+    Provider,
+    TransientModelError,
+)
 from benchagent.models.cache import ResponseCache, cache_key
 from benchagent.models.retry import call_with_retries
 from benchagent.models.spec import ModelConfig
@@ -88,15 +95,22 @@ class ModelClient:
         for round_ in range(self.cfg.repair_rounds + 1):
             request = CompletionRequest(messages=conversation, json_schema=json_schema,
                                         schema_name=schema.__name__, max_tokens=max_tokens,
-                                        seed=seed)
-            text = self.complete(request, role).text
+                                        seed=seed + round_)
+            try:
+                text = self.complete(request, role).text
+            except ModelError as exc:
+                if round_ == 0 or isinstance(exc, TransientModelError | StructuredOutputError):
+                    raise  # an unreachable model stops the build (resumable), as on a first call
+                errors.append(f"the repair request failed: {str(exc).splitlines()[0][:200]}")
+                break  # e.g. a context window the repair no longer fits: the fallback decides
             try:
                 value = parse_structured(text, schema)
                 if check is not None:
                     check(value)
             except ValueError as exc:  # ValidationError is a ValueError
                 errors.append(_short_error(exc))
-                conversation = [*conversation, {"role": "assistant", "content": text},
+                # only the last answer and its repair: the conversation never grows past one
+                conversation = [*messages, {"role": "assistant", "content": text},
                                 {"role": "user", "content": render(
                                     "repair.j2", error=errors[-1],
                                     schema=json.dumps(json_schema))}]

@@ -83,7 +83,7 @@ def _model_review(client: ModelClient, query: Query, subtasks: list[Subtask],
 
     def check(review: DesignReview) -> None:
         for act in review.actions:
-            if act.op in ("revise", "discard", "keep") and act.name not in names:
+            if act.op in ("revise", "discard") and act.name not in names:
                 raise ValueError(f"{act.op} names {act.name!r}, which is not a subtask")
             if act.op in ("revise", "add") and act.subtask is None:
                 raise ValueError(f"{act.op} of {act.name!r} needs the full subtask")

@@ -111,10 +111,12 @@ def _model_proposals(client: ModelClient, subtask: Subtask, query: Query,
             detail = "; ".join(f"{d}: {', '.join(v)}" for d, v in problems.items())
             raise ValueError(f"no proposed plan type-checks ({detail})")
 
-    messages = [{"role": "system", "content": render("grounding_system.j2")},
+    operators = _operator_menu(opts.with_executor_model)  # in the system prompt: a prefix
+    messages = [{"role": "system", "content": render("grounding_system.j2",  # every call shares
+                                                     operators=operators)},
                 {"role": "user", "content": render(
                     "grounding_user.j2", query=query, subtask=subtask, candidates=hits,
-                    operators=_operator_menu(opts.with_executor_model))}]
+                    operators=operators)}]
     try:
         return client.generate(messages, grounding_schema(sorted(by_id)), role="grounding",
                                check=check, seed=seed, max_tokens=220 * len(hits) + 120)
