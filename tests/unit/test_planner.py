@@ -90,12 +90,19 @@ def test_model_plan_with_unknown_operator_is_rejected_with_reason(pool: Pool,
 
 
 def test_model_plan_needing_a_missing_field_is_rejected(pool: Pool, mock_client) -> None:
-    subtask = _subtask()
-    card = next(c for c in pool.cards if "options" not in c.fields and "image" not in c.fields
-                and c.answer_type != AnswerType.free_form)
-    plan = [{"operator": "shuffle_options", "args": {}}]
-    problems = check_plan(subtask, card, [PlanStep(**p) for p in plan])  # type: ignore[arg-type]
-    assert any("needs" in p and "options" in p for p in problems)
+    subtask = _subtask(modalities=[Modality.text, Modality.audio])
+    hits = pool.search("cause and effect causal reasoning", k=4)
+    card = next(h.card for h in hits if "dialog" not in h.card.fields)
+    bad = {"preferences": "", "proposals": [
+        _proposal(card.id, {"operator": "concat_dialogue", "args": {}},
+                  {"operator": "shuffle_options", "args": {}})]}
+    client = mock_client(MockRule("Candidate datasets", bad))
+    report = ground([subtask], QUERY, pool, client, opts=GroundingOptions(k=4))
+    rejected = next(r for r in report.rejected if r["by"] == "model")
+    assert rejected["dataset"] == card.name and rejected["plan"] == (
+        "concat_dialogue → shuffle_options")
+    assert "step 1 (concat_dialogue): needs dialog, not present at this step" in (
+        rejected["reason"])
 
 
 def test_a_valid_model_plan_is_kept_and_scored(pool: Pool, mock_client) -> None:

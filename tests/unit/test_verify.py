@@ -187,3 +187,16 @@ def test_full_layers_on_a_real_page(tmp_path: Path, mock_client) -> None:  # typ
     text_only = verify_sample(_sample(), SampleState(), SUB, tmp_path, client, 0,
                               VerifyLayers.full())
     assert [c.check for c in text_only][-1] == "semantic"
+
+
+def test_a_rewritten_item_is_judged_against_its_source(mock_client) -> None:  # type: ignore[no-untyped-def]
+    unfaithful = {"reason": "the source asks about France, the item about Italy",
+                  "answerable": True, "answer_correct": True, "faithful": False}
+    client = mock_client(MockRule("rewrote this item", unfaithful))
+    source = "Which city is the capital of Italy?\nAnswer: Rome"
+    result = semantic_check(client, _sample(), seed=0, source=source)
+    assert not result.passed and result.reason.startswith("not faithful to its source")
+    prompt = client.provider.calls[-1].messages[-1]["content"]  # type: ignore[attr-defined]
+    assert source in prompt and '"faithful"' in prompt
+    plain = mock_client(MockRule("Gold answer", {"answerable": True, "answer_correct": True}))
+    assert semantic_check(plain, _sample(), seed=0).passed  # no source: no faithfulness asked

@@ -13,7 +13,7 @@ from benchagent.executor.sample_plan import SamplePolicy, plan_sample
 from benchagent.executor.steps import run_plan
 from benchagent.executor.verify import VerifyLayers, verify_sample
 from benchagent.models import ModelClient
-from benchagent.operators import OpContext, OperatorError, SampleState
+from benchagent.operators import REGISTRY, OpContext, OperatorError, SampleState
 from benchagent.records import (
     BenchmarkSample,
     CheckResult,
@@ -85,6 +85,15 @@ def _to_sample(state: SampleState, source: SourceSample, job: PairJob, key: str,
     )
 
 
+def _source_if_rewritten(source: SourceSample, applied: list[PlanStep]) -> str:
+    """The source's text when a model operator rewrote the item, for the faithfulness check."""
+    if not any(REGISTRY[s.operator].calls_model for s in applied if s.operator in REGISTRY):
+        return ""
+    parts = [source.context, "\n".join(source.dialog), source.question,
+             f"Answer: {source.answer}"]
+    return "\n".join(p for p in parts if p)
+
+
 def _rng(job: PairJob, key: str) -> random.Random:
     digest = hashlib.sha256(f"{job.seed}|{key}".encode()).digest()
     return random.Random(int.from_bytes(digest[:8], "big"))
@@ -110,6 +119,6 @@ def process_candidate(source: SourceSample, rank: int, job: PairJob) -> SampleOu
                              checks=[CheckResult(check="transform", passed=False, reason=reason)])
     checks = [CheckResult(check="transform", passed=True, reason=n) for n in notes]
     checks += verify_sample(sample, state, job.subtask, job.run_dir, job.verifier, job.seed,
-                            job.layers)
+                            job.layers, _source_if_rewritten(source, applied))
     accepted = all(c.passed for c in checks)
     return SampleOutcome(**base, accepted=accepted, sample=sample, checks=checks)

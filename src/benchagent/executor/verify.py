@@ -35,6 +35,12 @@ class SemanticVerdict(BaseModel):
     answer_correct: bool
 
 
+class FaithfulVerdict(SemanticVerdict):
+    """Asked when a model rewrote the item: is it still faithful to its source?"""
+
+    faithful: bool
+
+
 class BlindVerdict(BaseModel):
     reason: str = Field(default="", max_length=400)
     answer: str = Field(max_length=300)  # the option's text, the answer, or "cannot tell"
@@ -128,20 +134,25 @@ def _media_for_prompt(sample: BenchmarkSample, state: SampleState | None) -> lis
 
 
 def semantic_check(client: ModelClient, sample: BenchmarkSample, seed: int,
-                   state: SampleState | None = None) -> CheckResult:
+                   state: SampleState | None = None, source: str = "") -> CheckResult:
     """The verifier's judgement of the item; with `state`, the text its generated media show or
-    say is part of the prompt, so content moved into an image or clip is still judged."""
+    say is part of the prompt, so content moved into an image or clip is still judged. With
+    `source` (the sample it was made from, given when a model rewrote it) the verifier also
+    judges whether the item is faithful to it."""
     prompt = render("verify_user.j2", context=sample.context, question=sample.question,
                     options=sample.options, answer=sample.answer,
-                    media=_media_for_prompt(sample, state))
+                    media=_media_for_prompt(sample, state), source=source)
+    schema = FaithfulVerdict if source else SemanticVerdict
     try:
-        verdict = client.generate([{"role": "user", "content": prompt}], SemanticVerdict,
+        verdict = client.generate([{"role": "user", "content": prompt}], schema,
                                   role="verifier", seed=seed, max_tokens=256)
     except StructuredOutputError as exc:
         client.trace.decision(role="verifier", outcome="fallback", error=str(exc))
         return CheckResult(check="semantic", passed=True,
                            reason=f"skipped: verifier output stayed invalid ({exc})")
     ok = verdict.answerable and verdict.answer_correct
+    if isinstance(verdict, FaithfulVerdict) and not verdict.faithful:
+        return _check("semantic", False, f"not faithful to its source: {verdict.reason}"[:400])
     return _check("semantic", ok, verdict.reason or "the verifier judged the item unsound")
 
 
@@ -247,7 +258,7 @@ def blind_check(sample: BenchmarkSample, state: SampleState | None, subtask: Sub
 
 def verify_sample(sample: BenchmarkSample, state: SampleState, subtask: Subtask, run_dir: Path,
                   verifier: ModelClient | None, seed: int,
-                  layers: VerifyLayers) -> list[CheckResult]:
+                  layers: VerifyLayers, source: str = "") -> list[CheckResult]:
     """Every enabled layer's checks, cheapest first, up to the first layer that rejects."""
     checks = rule_checks(sample, subtask, run_dir) if layers.rules else [check_schema(sample)]
     stages: list[Callable[[], list[CheckResult]]] = []
@@ -256,7 +267,7 @@ def verify_sample(sample: BenchmarkSample, state: SampleState, subtask: Subtask,
     if layers.blind and target_modalities(subtask):
         stages.append(lambda: [blind_check(sample, state, subtask, verifier, seed)])
     if layers.semantic and verifier is not None:
-        stages.append(lambda: [semantic_check(verifier, sample, seed, state)])
+        stages.append(lambda: [semantic_check(verifier, sample, seed, state, source)])
     for stage in stages:
         if not all(c.passed for c in checks):
             break
