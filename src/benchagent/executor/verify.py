@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -133,6 +134,25 @@ def _media_for_prompt(sample: BenchmarkSample, state: SampleState | None) -> lis
             for m in sample.media]
 
 
+V = TypeVar("V", bound=BaseModel)
+
+
+def _ask(client: ModelClient, prompt: str, schema: type[V],
+         seed: int) -> V | StructuredOutputError:
+    """The verifier's verdict, or the error (traced as a fallback) when it stays invalid."""
+    try:
+        return client.generate([{"role": "user", "content": prompt}], schema, role="verifier",
+                               seed=seed, max_tokens=256)
+    except StructuredOutputError as exc:
+        client.trace.decision(role="verifier", outcome="fallback", error=str(exc))
+        return exc
+
+
+def _skipped(check: str, exc: StructuredOutputError) -> CheckResult:
+    return CheckResult(check=check, passed=True,
+                       reason=f"skipped: verifier output stayed invalid ({exc})")
+
+
 def semantic_check(client: ModelClient, sample: BenchmarkSample, seed: int,
                    state: SampleState | None = None, source: str = "") -> CheckResult:
     """The verifier's judgement of the item; with `state`, the text its generated media show or
@@ -142,14 +162,9 @@ def semantic_check(client: ModelClient, sample: BenchmarkSample, seed: int,
     prompt = render("verify_user.j2", context=sample.context, question=sample.question,
                     options=sample.options, answer=sample.answer,
                     media=_media_for_prompt(sample, state), source=source)
-    schema = FaithfulVerdict if source else SemanticVerdict
-    try:
-        verdict = client.generate([{"role": "user", "content": prompt}], schema,
-                                  role="verifier", seed=seed, max_tokens=256)
-    except StructuredOutputError as exc:
-        client.trace.decision(role="verifier", outcome="fallback", error=str(exc))
-        return CheckResult(check="semantic", passed=True,
-                           reason=f"skipped: verifier output stayed invalid ({exc})")
+    verdict = _ask(client, prompt, FaithfulVerdict if source else SemanticVerdict, seed)
+    if isinstance(verdict, StructuredOutputError):
+        return _skipped("semantic", verdict)
     ok = verdict.answerable and verdict.answer_correct
     if isinstance(verdict, FaithfulVerdict) and not verdict.faithful:
         return _check("semantic", False, f"not faithful to its source: {verdict.reason}"[:400])
@@ -238,13 +253,9 @@ def blind_check(sample: BenchmarkSample, state: SampleState | None, subtask: Sub
     names = " or ".join(m.value for m in targets)
     prompt = render("blind_user.j2", modalities=names, instruction=sample.instruction,
                     context=sample.context, question=sample.question, options=sample.options)
-    try:
-        verdict = verifier.generate([{"role": "user", "content": prompt}], BlindVerdict,
-                                    role="verifier", seed=seed, max_tokens=256)
-    except StructuredOutputError as exc:
-        verifier.trace.decision(role="verifier", outcome="fallback", error=str(exc))
-        return CheckResult(check="blind", passed=True,
-                           reason=f"skipped: verifier output stayed invalid ({exc})")
+    verdict = _ask(verifier, prompt, BlindVerdict, seed)
+    if isinstance(verdict, StructuredOutputError):
+        return _skipped("blind", verdict)
     if _is_gold(verdict.answer, sample, state):
         return _check("blind", False, f"answerable without its {names}: shown only the text, "
                                       f"the verifier answered {verdict.answer!r} "
