@@ -19,7 +19,6 @@ from benchagent.plan_stage import ALLOCATION, GROUNDINGS, SUBTASKS
 from benchagent.planner import PlanningError, pair_candidates
 from benchagent.records import (
     Allocation,
-    BenchmarkSample,
     CheckResult,
     Grounding,
     SampleOutcome,
@@ -114,27 +113,14 @@ def pair_states(ctx: BuildContext, subtasks: list[Subtask], groundings: list[Gro
     return states
 
 
-def _dedup_view(sample: BenchmarkSample) -> BenchmarkSample:
-    """The sample as its reader meets it: text moved into images or audio counts as text."""
-    shown = " ".join(sample.provenance.media_text.values())
-    return sample.model_copy(update={"context": f"{sample.context} {shown}".strip()})
-
-
 def reject_duplicates(ctx: BuildContext, allocation: Allocation, states: dict[Pair, PairState],
                       rejected_out: JsonlAppender) -> int:
     """Reject near-duplicates among the samples the benchmark would take; their pairs then
     draw replacements. Returns how many were rejected."""
     rejected = outcomes(ctx, REJECTED)
     chosen = chosen_outcomes(allocation, outcomes(ctx, ACCEPTED), rejected)
-    by_media: dict[tuple[str, ...], list[BenchmarkSample]] = {}
-    for o in chosen:  # items showing different source media are different items
-        if o.sample is not None:
-            source_media = tuple(m.path for m in o.sample.media
-                                 if m.path not in o.sample.provenance.media_text)
-            by_media.setdefault(source_media, []).append(_dedup_view(o.sample))
-    dropped: dict[str, str] = {}
-    for group in by_media.values():  # character n-grams: embedding 500 items takes minutes here
-        dropped.update(near_duplicates(group, embedder=None))
+    # character n-grams: embedding 500 items takes minutes on these cores
+    dropped = near_duplicates([o.sample for o in chosen if o.sample is not None], embedder=None)
     for outcome in chosen:
         if outcome.sample is None or outcome.sample.id not in dropped:
             continue

@@ -78,6 +78,8 @@ def ground_with_feedback(ctx: BuildContext, subtasks: list[Subtask], log: Design
         pending = [s for s in revised if s not in subtasks]
         subtasks = revised
     served = [s for s in subtasks if s.name not in report.unserved(subtasks)]
+    names = {s.name for s in served}  # groundings of subtasks Design dropped go with them
+    report.groundings = [g for g in report.groundings if g.subtask in names]
     for st in subtasks:
         if st not in served:
             log.add("discard", st.name, "still unserved after the feedback rounds", "rules", -1)
@@ -104,37 +106,37 @@ def _grounding_stage(ctx: BuildContext, subtasks: list[Subtask]) -> None:
     _write_grounding(ctx, subtasks, report, log)
 
 
+def _allocate(ctx: BuildContext, subtasks: list[Subtask],
+              groundings: list[Grounding]) -> Allocation:
+    return allocate(ctx.query, subtasks, groundings, ctx.pool, ctx.query.target_size,
+                    ctx.models.get("allocation"), ctx.seed,
+                    expected_rejection_rate=1 - 1 / ctx.settings.oversample)
+
+
 def _allocate_with_feedback(ctx: BuildContext) -> Allocation:
     """Allocation; when it needs upstream work, grounding widens its search for the subtasks
     short of data and Design revises or drops the ones it names, then allocation reruns."""
-    store = ctx.store
     log = _log(ctx)
-    for round_ in range(1, ctx.settings.planner_rounds + 1):
-        subtasks = ctx.load_list(SUBTASKS, Subtask)
-        groundings = ctx.load_list(GROUNDINGS, Grounding)
+    subtasks = ctx.load_list(SUBTASKS, Subtask)
+    report = GroundingReport(groundings=ctx.load_list(GROUNDINGS, Grounding),
+                             rejected=ctx.store.read_json(REJECTED_PLANS))
+    for round_ in range(1, ctx.settings.planner_rounds):
         try:
-            return allocate(ctx.query, subtasks, groundings, ctx.pool, ctx.query.target_size,
-                            ctx.models.get("allocation"), ctx.seed,
-                            expected_rejection_rate=1 - 1 / ctx.settings.oversample)
+            return _allocate(ctx, subtasks, report.groundings)
         except AllocationInfeasible as exc:
-            if round_ == ctx.settings.planner_rounds:
-                raise
-            feedback = exc.feedback
-            report = GroundingReport(groundings=groundings,
-                                     rejected=store.read_json(REJECTED_PLANS))
-            more = set(feedback.needs_more_datasets)
-            if feedback.drop_or_merge:
-                reasons = {n: [str(exc)] for n in feedback.drop_or_merge}
-                subtasks = revise_unserved(ctx.query, subtasks, reasons,
-                                           ctx.models.get("design"), log, 10 + round_, ctx.seed)
-            pending = [s for s in subtasks if s.name in more or s not in
-                       ctx.load_list(SUBTASKS, Subtask)]
+            more = set(exc.feedback.needs_more_datasets)
+            revised = subtasks
+            if exc.feedback.drop_or_merge:
+                reasons = {n: [str(exc)] for n in exc.feedback.drop_or_merge}
+                revised = revise_unserved(ctx.query, subtasks, reasons,
+                                          ctx.models.get("design"), log, 10 + round_, ctx.seed)
+            pending = [s for s in revised if s.name in more or s not in subtasks]
             log.add("allocation", "*", f"{str(exc)[:300]}; grounding widened for "
                     f"{', '.join(sorted(more)) or 'none'}", "rules", 10 + round_)
-            subtasks, report = ground_with_feedback(ctx, subtasks, log, report, pending,
+            subtasks, report = ground_with_feedback(ctx, revised, log, report, pending,
                                                     _options(ctx, more))
             _write_grounding(ctx, subtasks, report, log)
-    raise AssertionError("unreachable")
+    return _allocate(ctx, subtasks, report.groundings)
 
 
 def run_planner(ctx: BuildContext) -> None:

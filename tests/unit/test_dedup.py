@@ -89,3 +89,21 @@ def test_items_of_one_template_with_different_content_are_kept() -> None:
     assert near_duplicates(items + others) == {}
     assert near_duplicates([*items, items[0].model_copy(update={"id": "again"})]) == {
         "again": "nli0"}
+
+
+def test_media_decide_what_an_item_is() -> None:
+    from benchagent.records import Media, Modality
+
+    scan = _item("scan1", "Is the nodule in the image malignant?", "yes")
+    photos = [scan.model_copy(update={"id": f"scan{i}", "media": [
+        Media(kind=Modality.image, path=f"media/{i}.png")]}) for i in (1, 2)]
+    assert near_duplicates(photos, embedder=None) == {}  # different source images
+    rendered = []
+    for i, shown in enumerate(["Which river flows through Vienna?", "Who painted the Mona Lisa?"]):
+        item = _item(f"r{i}", "Answer the question shown in the image.", "A", ["A", "B"])
+        item.provenance.media_text = {f"media/r{i}.png": shown}
+        item.media = [Media(kind=Modality.image, path=f"media/r{i}.png")]
+        rendered.append(item)
+    assert near_duplicates(rendered, embedder=None) == {}  # same prompt, different images' text
+    assert near_duplicates([photos[0], photos[0].model_copy(update={"id": "again"})],
+                           embedder=None) == {"again": "scan1"}

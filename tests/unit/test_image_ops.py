@@ -10,7 +10,7 @@ from PIL import Image
 
 from benchagent.operators import OpContext, OperatorError, SampleState, get_operator, image
 from benchagent.operators.fonts import DEFAULT_FONT_ID, STYLES, font_id
-from benchagent.operators.image import char_error_rate, ocr_image, tesseract_available
+from benchagent.operators.ocr import char_error_rate, ocr_image, tesseract_available
 from benchagent.paths import cache_dir
 from benchagent.records import DatasetCard, SourceSample
 

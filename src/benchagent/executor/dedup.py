@@ -45,9 +45,17 @@ Matrix = NDArray[np.float32]
 
 def sample_text(sample: BenchmarkSample) -> str:
     """What makes an item the item: its question, options (sorted, so that shuffled options do
-    not make another item) and context."""
-    parts = (sample.question, *sorted(sample.options, key=normalize), sample.context)
+    not make another item), context, and the text its generated images show or clips say."""
+    parts = (sample.question, *sorted(sample.options, key=normalize), sample.context,
+             *sample.provenance.media_text.values())
     return "\n".join(p for p in parts if p)
+
+
+def _comparable(sample: BenchmarkSample) -> str:
+    """Items are compared only within one class: the same gold answer and the same source media
+    (items showing different photos or clips are different items, whatever their text)."""
+    source_media = [m.path for m in sample.media if m.path not in sample.provenance.media_text]
+    return "\x00".join([normalize(sample.answer), *source_media])
 
 
 def _salient(text: str) -> frozenset[str]:
@@ -136,7 +144,7 @@ def near_duplicates(samples: list[BenchmarkSample], threshold: float = 0.92, *,
         return {}
     model = default_embedder() if embedder == "auto" else embedder
     texts = [sample_text(s) for s in samples]
-    answer_ids = _group_ids([normalize(s.answer) for s in samples])
+    answer_ids = _group_ids([_comparable(s) for s in samples])
     if model is None:
         sims, floor = _ngram_similarities(texts), ngram_threshold
     else:
@@ -172,7 +180,7 @@ def _overlap(a: frozenset[str], b: frozenset[str]) -> float:
 def _assign(samples: list[BenchmarkSample], texts: list[str], answer_ids: NDArray[np.int64],
             sims: Matrix, floor: float) -> dict[str, str]:
     """Each sample, in order, is dropped as a duplicate of the first kept sample like it."""
-    exact = _group_ids([normalize(t) for t in texts])
+    exact = _group_ids([f"{normalize(t)}\x00{a}" for t, a in zip(texts, answer_ids, strict=True)])
     first_of: dict[int, int] = {}
     kept = np.zeros(len(samples), dtype=bool)
     guard = functools.cache(lambda i: _Guard.of(texts[i]))

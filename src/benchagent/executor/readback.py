@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from benchagent.operators.audio import transcribe, word_error_rate
-from benchagent.operators.image import char_error_rate, ocr_image, tesseract_available
+from benchagent.operators.ocr import char_error_rate, ocr_image, tesseract_available
 from benchagent.operators.registry import OperatorError, SampleState
 from benchagent.records import CheckResult
 

@@ -1,6 +1,6 @@
 """Operators: typed, registered transformations (importing this package registers them all)."""
 
-from benchagent.operators import audio, image, media, text, textgen
+from benchagent.operators import audio, image, media, ocr, text, textgen
 from benchagent.operators.registry import (
     REGISTRY,
     OpContext,
@@ -21,6 +21,7 @@ __all__ = [
     "get_operator",
     "image",
     "media",
+    "ocr",
     "text",
     "textgen",
     "type_check",

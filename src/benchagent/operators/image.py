@@ -1,4 +1,5 @@
-"""Image operators: render text to images, degrade, crop, compose, and OCR them (Pillow, tesseract).
+"""Image operators: render text to images, degrade, crop and compose them (Pillow); OCR is in
+ocr.py.
 
 Every operator here is deterministic given its arguments and the draws it makes from ctx.rng,
 so outputs are cached on disk by content hash (operators/cache.py).
@@ -8,18 +9,14 @@ from __future__ import annotations
 
 import io
 import math
-import os
 import random
-import shutil
-import subprocess
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageFilter
 
-from benchagent.operators.cache import cache_key, cached_bytes, cached_text
+from benchagent.operators.cache import cache_key, cached_bytes
 from benchagent.operators.fonts import (
     RGB,
     STYLES,
@@ -45,47 +42,14 @@ LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 # ---------------------------------------------------------------- helpers
 
 
-def char_error_rate(ref: str, hyp: str) -> float:
-    """Levenshtein distance between the whitespace-normalised texts over the reference length.
-
-    Case- and punctuation-sensitive; 0.0 is a perfect read; can exceed 1.0 when `hyp` is longer.
-    """
-    r, h = " ".join(ref.split()), " ".join(hyp.split())
-    if not r:
-        return 0.0 if not h else 1.0
-    return _levenshtein(r, h) / len(r)
-
-
-def _levenshtein(a: str, b: str) -> int:
-    start = 0
-    while start < min(len(a), len(b)) and a[start] == b[start]:
-        start += 1
-    a, b = a[start:], b[start:]
-    while a and b and a[-1] == b[-1]:
-        a, b = a[:-1], b[:-1]
-    if not a or not b:
-        return len(a) + len(b)
-    target = np.frombuffer(b.encode("utf-32-le"), dtype=np.uint32)
-    steps = np.arange(len(b) + 1)
-    row = steps.copy()
-    for i, char in enumerate(a, start=1):
-        substitute = row[:-1] + (target != ord(char))
-        candidate = np.empty_like(row)
-        candidate[0] = i
-        candidate[1:] = np.minimum(row[1:] + 1, substitute)
-        # An insertion chain: new[j] = min(candidate[j], new[j-1] + 1).
-        row = np.minimum.accumulate(candidate - steps) + steps
-    return int(row[-1])
-
-
-def _read(path: Path) -> bytes:
+def read_image(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as exc:
         raise OperatorError(f"cannot read image {path.name}: {exc.strerror}") from exc
 
 
-def _open(data: bytes, name: str) -> Image.Image:
+def open_image(data: bytes, name: str) -> Image.Image:
     """The image in `data` as RGB (transparency flattened onto white)."""
     try:
         img = Image.open(io.BytesIO(data))
@@ -100,7 +64,7 @@ def _open(data: bytes, name: str) -> Image.Image:
     return img.convert("RGB")
 
 
-def _encode(img: Image.Image, fmt: str = "PNG", quality: int = 90) -> bytes:
+def encode_image(img: Image.Image, fmt: str = "PNG", quality: int = 90) -> bytes:
     buf = io.BytesIO()
     if fmt == "JPEG":
         img.save(buf, format="JPEG", quality=quality)
@@ -120,7 +84,7 @@ def _choice(value: Any, allowed: tuple[str, ...], what: str, ctx: OpContext,
     return name
 
 
-def _indices(state: SampleState, args: dict[str, Any]) -> list[int]:
+def image_indices(state: SampleState, args: dict[str, Any]) -> list[int]:
     if not state.images:
         raise OperatorError("the sample has no image")
     if args.get("index") is None:
@@ -196,7 +160,8 @@ def render_text_image(state: SampleState, ctx: OpContext, args: dict[str, Any]) 
 
     def produce() -> bytes:
         font, lines, size = fit_page(blocks, style, width)
-        return _encode(draw_page(lines, font, size, style, width, style.palettes[palette], seed))
+        page = draw_page(lines, font, size, style, width, style.palettes[palette], seed)
+        return encode_image(page)
 
     path = store_bytes(cached_bytes("render_text_image", key, produce), ".png", ctx.run_dir)
     update: dict[str, Any] = {"images": [*state.images, path],
@@ -273,7 +238,7 @@ def _jpeg_quality(severity: float) -> int:
 
 
 def _jpeg(img: Image.Image, severity: float, rng: random.Random) -> Image.Image:
-    return Image.open(io.BytesIO(_encode(img, "JPEG", _jpeg_quality(severity))))
+    return Image.open(io.BytesIO(encode_image(img, "JPEG", _jpeg_quality(severity))))
 
 
 DEGRADATIONS = {"blur": _blur, "noise": _noise, "jpeg": _jpeg, "rotate": _rotate,
@@ -288,14 +253,16 @@ def degrade_image(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> S
     seed = ctx.rng.getrandbits(32)
     images, media_text = list(state.images), dict(state.media_text)
     degraded = list(state.degraded)
-    for i in _indices(state, args):
+    for i in image_indices(state, args):
         old = images[i]
-        data = _read(ctx.resolve(old))
+        data = read_image(ctx.resolve(old))
         key = cache_key(VERSION, data, kind, severity, seed + i)
 
         def produce(data: bytes = data, name: str = Path(old).name, i: int = i) -> bytes:
-            out = DEGRADATIONS[kind](_open(data, name), severity, random.Random(seed + i))
-            return _encode(out, "JPEG", _jpeg_quality(severity)) if kind == "jpeg" else _encode(out)
+            out = DEGRADATIONS[kind](open_image(data, name), severity, random.Random(seed + i))
+            if kind == "jpeg":
+                return encode_image(out, "JPEG", _jpeg_quality(severity))
+            return encode_image(out)
 
         new = store_bytes(cached_bytes("degrade_image", key, produce),
                           ".jpg" if kind == "jpeg" else ".png", ctx.run_dir)
@@ -353,17 +320,17 @@ def crop(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleStat
     fractions = _crop_box(args)
     images, media_text = list(state.images), dict(state.media_text)
     degraded = list(state.degraded)
-    for i in _indices(state, args):
+    for i in image_indices(state, args):
         old = images[i]
-        data = _read(ctx.resolve(old))
-        img = _open(data, Path(old).name)
+        data = read_image(ctx.resolve(old))
+        img = open_image(data, Path(old).name)
         w, h = img.size
         box = (round(fractions[0] * w), round(fractions[1] * h),
                round(fractions[2] * w), round(fractions[3] * h))
         if box[2] - box[0] < 8 or box[3] - box[1] < 8:
             raise OperatorError(f"crop of {w}x{h} image to {box} leaves under 8 px")
         out = cached_bytes("crop", cache_key(VERSION, data, box),
-                           lambda img=img, box=box: _encode(img.crop(box)))  # type: ignore[misc]
+                           lambda img=img, box=box: encode_image(img.crop(box)))  # type: ignore[misc]
         new = store_bytes(out, ".png", ctx.run_dir)
         images[i] = new
         text = media_text.pop(old, None)
@@ -440,13 +407,13 @@ def compose_images(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> 
     arrangement = _choice(args.get("layout", "grid"), ("grid", "row", "column"), "layout", ctx)
     style = _choice(args.get("labels", "numbers"), ("numbers", "letters"), "label style", ctx)
     paths = _panel_sources(state, ctx, siblings)
-    datas = [_read(p) for p in paths]
+    datas = [read_image(p) for p in paths]
     labels = [LETTERS[i] if style == "letters" else str(i + 1) for i in range(len(paths))]
     key = cache_key(VERSION, [cache_key(d) for d in datas], labels, panel, arrangement)
 
     def produce() -> bytes:
-        images = [_open(d, p.name) for d, p in zip(datas, paths, strict=True)]
-        return _encode(_compose(images, labels, panel, arrangement))
+        images = [open_image(d, p.name) for d, p in zip(datas, paths, strict=True)]
+        return encode_image(_compose(images, labels, panel, arrangement))
 
     new = store_bytes(cached_bytes("compose_images", key, produce), ".png", ctx.run_dir)
     was_degraded = any(p in state.degraded for p in state.images)
@@ -454,115 +421,6 @@ def compose_images(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> 
     degraded = [d for d in state.degraded if d not in state.images]
     return state.model_copy(update={"images": [new], "media_text": media_text,
                                     "degraded": [*degraded, new] if was_degraded else degraded})
-
-
-# ---------------------------------------------------------------- ocr
-
-OCR_ARGS = ("-l", "eng", "--psm", "6")
-OCR_TIMEOUT = 60.0
-OCR_PREP = "invert-denoise-deskew-2"
-
-
-def tesseract_available() -> bool:
-    return shutil.which("tesseract") is not None
-
-
-def _tesseract() -> str:
-    binary = shutil.which("tesseract")
-    if binary is None:
-        raise OperatorError("tesseract is not installed (install the Debian package "
-                            "tesseract-ocr)")
-    return binary
-
-
-@lru_cache(maxsize=4)
-def _tesseract_version(binary: str) -> str:
-    try:
-        out = subprocess.run([binary, "--version"], capture_output=True, timeout=30, check=False)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise OperatorError(f"cannot run tesseract: {exc}") from exc
-    return (out.stdout or out.stderr).decode(errors="replace").partition("\n")[0].strip()
-
-
-def _noise_level(gray: Image.Image) -> float:
-    """Median absolute Laplacian: about 0 on clean renders, large on grainy scans."""
-    a = np.asarray(gray, dtype=np.float32)
-    lap = 4 * a[1:-1, 1:-1] - a[:-2, 1:-1] - a[2:, 1:-1] - a[1:-1, :-2] - a[1:-1, 2:]
-    return float(np.median(np.abs(lap))) if lap.size else 0.0
-
-
-def _skew_angle(gray: Image.Image) -> float:
-    """The rotation (degrees, within ±20) that makes text lines horizontal: the angle at which
-    the row profile of horizontal edges (dense in text, sparse in solid blobs) is sharpest."""
-    small = gray.copy()
-    small.thumbnail((600, 600))
-    background = int(np.median(np.asarray(small)))
-
-    def sharpness(angle: float) -> float:
-        turned = np.asarray(small.rotate(angle, resample=Image.Resampling.BILINEAR, expand=True,
-                                         fillcolor=background), dtype=np.float32)
-        return float(np.var(np.abs(np.diff(turned, axis=1)).sum(axis=1)))
-
-    coarse = max(np.arange(-20.0, 20.5, 1.0), key=sharpness)
-    best = float(max(np.arange(coarse - 1, coarse + 1.01, 0.25), key=sharpness))
-    return best if sharpness(best) > 1.05 * sharpness(0.0) else 0.0
-
-
-def _prepare(data: bytes, name: str) -> bytes:
-    """What tesseract reads best: dark text on light, denoised when grainy, deskewed."""
-    gray = _open(data, name).convert("L")
-    if np.asarray(gray).mean() < 110:
-        gray = Image.eval(gray, lambda v: 255 - v)
-    if _noise_level(gray) > 20:
-        gray = gray.filter(ImageFilter.MedianFilter(3))
-    angle = _skew_angle(gray)
-    if abs(angle) >= 1:
-        gray = gray.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True,
-                           fillcolor=int(np.median(np.asarray(gray))))
-    return _encode(gray)
-
-
-def _run_tesseract(binary: str, png: bytes, name: str) -> str:
-    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
-    try:
-        proc = subprocess.run([binary, "stdin", "stdout", *OCR_ARGS], input=png,
-                              capture_output=True, timeout=OCR_TIMEOUT, env=env, check=False)
-    except subprocess.TimeoutExpired:
-        raise OperatorError(f"tesseract timed out after {OCR_TIMEOUT:g} s on {name}") from None
-    except OSError as exc:
-        raise OperatorError(f"cannot run tesseract: {exc}") from exc
-    if proc.returncode != 0:
-        lines = proc.stderr.decode(errors="replace").strip().splitlines() or ["no message"]
-        raise OperatorError(f"tesseract failed on {name}: {lines[-1]}")
-    text = proc.stdout.decode("utf-8", errors="replace").replace("\f", "")
-    return "\n".join(line.rstrip() for line in text.strip().splitlines())
-
-
-def ocr_image(path: Path) -> str:
-    """Tesseract's reading of the image file (English), cached by image bytes and tesseract."""
-    binary = _tesseract()
-    data = _read(path)
-    key = cache_key(VERSION, data, _tesseract_version(binary), OCR_ARGS, OCR_PREP)
-    return cached_text("ocr", key, lambda: _run_tesseract(binary, _prepare(data, path.name),
-                                                          path.name))
-
-
-def ocr(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleState:
-    into = str(args.get("into", "context"))
-    if into not in ("context", "question"):
-        raise OperatorError(f"ocr into must be 'context' or 'question', got {into!r}")
-    indices = _indices(state, args)
-    text = "\n\n".join(t for t in (ocr_image(ctx.resolve(state.images[i])) for i in indices) if t)
-    if not text.strip():
-        raise OperatorError("OCR found no text in the image")
-    current = getattr(state, into)
-    update: dict[str, Any] = {into: f"{current}\n\n{text}" if args.get("append") and current
-                              else text}
-    if args.get("drop_image"):
-        dropped = {state.images[i] for i in indices}
-        update["images"] = [p for p in state.images if p not in dropped]
-        update["media_text"] = {k: v for k, v in state.media_text.items() if k not in dropped}
-    return state.model_copy(update=update)
 
 
 # ---------------------------------------------------------------- registration
@@ -617,16 +475,5 @@ register(Operator(
     params={"with_siblings": "int (default 0): add the images of this many sibling samples",
             "layout": "grid|row|column (default grid)", "labels": "numbers|letters",
             "panel": "int px, the side of each square panel, 64-2048 (default 512)"},
-    cost_class="cpu",
-))
-register(Operator(
-    name="ocr",
-    description="Read the text of the sample's images with tesseract OCR (English) into the "
-                "context (or the question), replacing that field unless append is set.",
-    requires=_IMAGE, produces=frozenset({FieldRole.context}), fn=ocr,
-    params={"into": "context|question (default context)",
-            "append": "bool (default false): append to the field instead of replacing it",
-            "drop_image": "bool (default false): remove the image once read",
-            "index": _INDEX},
     cost_class="cpu",
 ))
