@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from benchagent.errors import BenchagentError
 from benchagent.models.spec import ModelConfig, parse_model_spec
 
 Role = Literal["design", "grounding", "allocation", "executor", "verifier", "judge"]
@@ -18,7 +19,7 @@ ABLATIONS: tuple[Ablation, ...] = ("design", "plan-scoring", "sample-planning", 
 CONFIG_NAME = "benchagent.toml"
 
 
-class ConfigError(Exception):
+class ConfigError(BenchagentError):
     """A setting is missing or wrong; the message is one line for the user."""
 
 

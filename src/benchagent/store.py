@@ -13,12 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
+from benchagent.errors import BenchagentError
+
 MANIFEST = "manifest.json"
 STAGES = ("design", "grounding", "allocation", "execution", "benchmark")
 PLAN_STAGES = ("design", "grounding", "allocation")
 
 
-class RunError(Exception):
+class RunError(BenchagentError):
     """The run directory cannot be used; one line for the user."""
 
 

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from benchagent.errors import BenchagentError
 from benchagent.config import ROLES, Settings
 from benchagent.models import ModelConfig, RoleModels
 from benchagent.pool import Pool, default_starter_pool
@@ -29,7 +30,7 @@ err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
 
 
-class UserError(Exception):
+class UserError(BenchagentError):
     """Bad input from the user; printed as one line."""
 
 

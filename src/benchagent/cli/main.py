@@ -9,12 +9,8 @@ import sys
 import typer
 
 from benchagent.cli import build, models_cmd, pool_cmd, show, tools_cmd
-from benchagent.cli.common import UserError, err
-from benchagent.config import ConfigError
-from benchagent.models import ModelError
-from benchagent.planner import PlanningError
-from benchagent.pool import PoolError
-from benchagent.store import RunError
+from benchagent.cli.common import err
+from benchagent.errors import BenchagentError
 
 app = typer.Typer(help="Build verified evaluation benchmarks from a plain-language request.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -26,15 +22,13 @@ app.command()(models_cmd.models)
 app.command()(tools_cmd.tools)
 app.add_typer(pool_cmd.app, name="pool")
 
-_EXPECTED = (UserError, ConfigError, ModelError, PlanningError, PoolError, RunError)
-
 
 def run() -> None:
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     debug = bool(os.environ.get("BENCHAGENT_DEBUG"))
     try:
         app(standalone_mode=False)
-    except _EXPECTED as exc:
+    except BenchagentError as exc:
         if debug:
             raise
         err.print(f"[red]error:[/] {exc}", soft_wrap=True)

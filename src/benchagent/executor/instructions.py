@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from pydantic import BaseModel, Field
 
-from benchagent.models import ModelClient, StructuredOutputError
+from benchagent.models import ModelClient, ask_or_fallback
 from benchagent.prompts import render
 from benchagent.records import AnswerType, Subtask
 from benchagent.store import RunStore
@@ -33,13 +33,10 @@ def rules_instruction(subtask: Subtask) -> str:
 
 def _llm_instruction(client: ModelClient, subtask: Subtask, seed: int) -> str:
     prompt = render("instruction_user.j2", subtask=subtask)
-    try:
-        out = client.generate([{"role": "user", "content": prompt}], InstructionOutput,
-                              role="executor", seed=seed, max_tokens=200)
-    except StructuredOutputError as exc:
-        client.trace.decision(role="executor", outcome="fallback", error=str(exc))
-        return rules_instruction(subtask)
-    return f"{out.instruction.strip()} {rules_instruction(subtask)}"
+    return ask_or_fallback(client, "executor", lambda c: c.generate(
+        [{"role": "user", "content": prompt}], InstructionOutput, role="executor", seed=seed,
+        max_tokens=200).instruction.strip() + " " + rules_instruction(subtask),
+        lambda _: rules_instruction(subtask))
 
 
 def instructions_for(store: RunStore, subtasks: list[Subtask], client: ModelClient | None,

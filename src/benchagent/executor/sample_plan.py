@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from benchagent.models import ModelClient, StructuredOutputError
+from benchagent.models import ModelClient, ask_or_fallback
 from benchagent.operators import REGISTRY, SampleState
 from benchagent.prompts import render
 from benchagent.records import PlanStep, Subtask
@@ -91,9 +91,6 @@ def plan_sample(policy: SamplePolicy, plan: list[PlanStep], state: SampleState,
     """The plan to run on this sample and who set its arguments (model / rules / dataset)."""
     if policy == "off" or not adaptable(plan):
         return plan, "dataset"
-    if policy == "model" and client is not None:
-        try:
-            return model_plan(client, plan, state, subtask, seed), "model"
-        except StructuredOutputError as exc:
-            client.trace.decision(role="executor", outcome="fallback", error=str(exc))
-    return rules_plan(plan, rng), "rules"
+    return ask_or_fallback(client if policy == "model" else None, "executor",
+                           lambda c: (model_plan(c, plan, state, subtask, seed), "model"),
+                           lambda _: (rules_plan(plan, rng), "rules"))

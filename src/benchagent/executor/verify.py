@@ -15,7 +15,7 @@ from typing import TypeVar
 from pydantic import BaseModel, Field
 
 from benchagent.executor.readback import ReadbackThresholds, normalize_reading, readback_checks
-from benchagent.models import ModelClient, StructuredOutputError
+from benchagent.models import ModelClient, ask_or_fallback
 from benchagent.operators.registry import SampleState
 from benchagent.operators.text import normalize
 from benchagent.prompts import render
@@ -137,20 +137,17 @@ def _media_for_prompt(sample: BenchmarkSample, state: SampleState | None) -> lis
 V = TypeVar("V", bound=BaseModel)
 
 
-def _ask(client: ModelClient, prompt: str, schema: type[V],
-         seed: int) -> V | StructuredOutputError:
-    """The verifier's verdict, or the error (traced as a fallback) when it stays invalid."""
-    try:
-        return client.generate([{"role": "user", "content": prompt}], schema, role="verifier",
-                               seed=seed, max_tokens=256)
-    except StructuredOutputError as exc:
-        client.trace.decision(role="verifier", outcome="fallback", error=str(exc))
-        return exc
+def _ask(client: ModelClient, prompt: str, schema: type[V], seed: int) -> V | CheckResult:
+    """The verifier's verdict, or (traced as a fallback) a passed check saying it was skipped
+    because the output stayed invalid."""
+    return ask_or_fallback(client, "verifier", lambda c: c.generate(
+        [{"role": "user", "content": prompt}], schema, role="verifier", seed=seed,
+        max_tokens=256), lambda reason: CheckResult(
+            check="", passed=True, reason=f"skipped: verifier output stayed invalid ({reason})"))
 
 
-def _skipped(check: str, exc: StructuredOutputError) -> CheckResult:
-    return CheckResult(check=check, passed=True,
-                       reason=f"skipped: verifier output stayed invalid ({exc})")
+def _skipped(check: str, result: CheckResult) -> CheckResult:
+    return result.model_copy(update={"check": check})
 
 
 def semantic_check(client: ModelClient, sample: BenchmarkSample, seed: int,
@@ -163,7 +160,7 @@ def semantic_check(client: ModelClient, sample: BenchmarkSample, seed: int,
                     options=sample.options, answer=sample.answer,
                     media=_media_for_prompt(sample, state), source=source)
     verdict = _ask(client, prompt, FaithfulVerdict if source else SemanticVerdict, seed)
-    if isinstance(verdict, StructuredOutputError):
+    if isinstance(verdict, CheckResult):
         return _skipped("semantic", verdict)
     ok = verdict.answerable and verdict.answer_correct
     if isinstance(verdict, FaithfulVerdict) and not verdict.faithful:
@@ -254,7 +251,7 @@ def blind_check(sample: BenchmarkSample, state: SampleState | None, subtask: Sub
     prompt = render("blind_user.j2", modalities=names, instruction=sample.instruction,
                     context=sample.context, question=sample.question, options=sample.options)
     verdict = _ask(verifier, prompt, BlindVerdict, seed)
-    if isinstance(verdict, StructuredOutputError):
+    if isinstance(verdict, CheckResult):
         return _skipped("blind", verdict)
     if _is_gold(verdict.answer, sample, state):
         return _check("blind", False, f"answerable without its {names}: shown only the text, "

@@ -13,7 +13,12 @@ from benchagent.models.base import (
     TransientModelError,
 )
 from benchagent.models.cache import ResponseCache
-from benchagent.models.client import ModelClient, StructuredOutputError, parse_structured
+from benchagent.models.client import (
+    ModelClient,
+    StructuredOutputError,
+    ask_or_fallback,
+    parse_structured,
+)
 from benchagent.models.mock import MockProvider, MockRule
 from benchagent.models.spec import ModelConfig, parse_model_spec
 from benchagent.trace import Trace
@@ -31,6 +36,7 @@ __all__ = [
     "ResponseCache",
     "RoleModels",
     "StructuredOutputError",
+    "ask_or_fallback",
     "TransientModelError",
     "make_provider",
     "parse_model_spec",

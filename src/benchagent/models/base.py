@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from benchagent.errors import BenchagentError
+
 Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
 
 
@@ -26,7 +28,7 @@ class Completion:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class ModelError(Exception):
+class ModelError(BenchagentError):
     """A model call failed for good; the message is one clear line for the user."""
 
 

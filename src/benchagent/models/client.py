@@ -30,6 +30,8 @@ from benchagent.prompts import render
 from benchagent.trace import Trace
 
 T = TypeVar("T", bound=BaseModel)
+R = TypeVar("R")
+F = TypeVar("F")
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 
@@ -121,6 +123,19 @@ class ModelClient:
         raise StructuredOutputError(
             f"{self.label} gave invalid {schema.__name__} output {len(errors)} times; "
             f"last error: {errors[-1]}")
+
+
+def ask_or_fallback(client: ModelClient | None, role: str, ask: Callable[[ModelClient], R],
+                    fallback: Callable[[str], F]) -> R | F:
+    """`ask(client)`; when no model is set, or its output stayed invalid after the repair loop,
+    `fallback(reason)`, and the trace records the fallback."""
+    if client is None:
+        return fallback("no model is set for this role")
+    try:
+        return ask(client)
+    except StructuredOutputError as exc:
+        client.trace.decision(role=role, outcome="fallback", error=str(exc))
+        return fallback(str(exc))
 
 
 def parse_structured(text: str, schema: type[T]) -> T:

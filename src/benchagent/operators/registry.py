@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from benchagent.errors import BenchagentError
 from benchagent.records import AnswerType, DatasetCard, FieldRole, PlanStep, SourceSample
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ class OpContext:
         return self.model
 
 
-class OperatorError(Exception):
+class OperatorError(BenchagentError):
     """An operator could not transform this sample; the sample is rejected with this reason."""
 
 

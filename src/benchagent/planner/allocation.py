@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field, create_model
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse import csr_array
 
-from benchagent.models import ModelClient, StructuredOutputError
+from benchagent.models import ModelClient, ask_or_fallback
 from benchagent.planner.design import PlanningError
 from benchagent.pool import Pool
 from benchagent.prompts import render
@@ -566,9 +566,8 @@ def allocate(query: Query, subtasks: list[Subtask], groundings: list[Grounding],
         p = build_problem(subtasks, groundings, pool, target,
                           expected_rejection_rate=expected_rejection_rate)
         if p.live():
-            try:
-                weights, minimums = _advice(client, query, p, seed)
-            except StructuredOutputError as exc:
-                client.trace.decision(role="allocation", outcome="fallback", error=str(exc))
+            weights, minimums = ask_or_fallback(client, "allocation",
+                                                lambda c: _advice(c, query, p, seed),
+                                                lambda _: (None, None))
     return solve(subtasks, groundings, pool, target, seed, weights, minimums=minimums,
                  expected_rejection_rate=expected_rejection_rate)

@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, create_model
 
+from benchagent.errors import BenchagentError
 from benchagent.models import ModelClient
 from benchagent.operators import REGISTRY
 from benchagent.pool import Pool, ScoredCard
@@ -27,7 +28,7 @@ _PRODUCED = re.compile(r"\b(render\w*|read aloud|spoken|speak\w*|hears?|synthesi
 _ROLE_OF = {Modality.image: FieldRole.image, Modality.audio: FieldRole.audio}
 
 
-class PlanningError(Exception):
+class PlanningError(BenchagentError):
     """The planner cannot produce a feasible plan; the message is the diagnosis."""
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from benchagent.models import ModelClient, StructuredOutputError
+from benchagent.models import ModelClient, ask_or_fallback
 from benchagent.planner.design import (
     DESIGN_ROUNDS,
     DesignAction,
@@ -101,10 +101,11 @@ def review_loop(query: Query, subtasks: list[Subtask], pool: Pool, client: Model
         subtasks = apply_actions(subtasks, actions, log, "rules", round_, max_subtasks)
         if client is None:
             return subtasks
-        try:
-            review = _model_review(client, query, subtasks, [a.reason for a in actions], seed)
-        except StructuredOutputError as exc:
-            client.trace.decision(role="design", outcome="fallback", error=str(exc))
+        notes = [a.reason for a in actions]
+        review = ask_or_fallback(client, "design",
+                                 lambda c: _model_review(c, query, subtasks, notes, seed),
+                                 lambda _: None)
+        if review is None:
             return subtasks
         changes = [a for a in review.actions if a.op != "keep"]
         if review.covered and not changes:
@@ -122,15 +123,9 @@ def design(query: Query, pool: Pool, client: ModelClient | None, max_subtasks: i
     if ablate:
         log.add("propose", "*", "ablation: the request is the only subtask", "rules")
         return design_ablated(query), log
-    subtasks: list[Subtask] | None = None
-    if client is not None:
-        try:
-            subtasks = design_llm(client, query, pool, max_subtasks, seed)
-            by = "model"
-        except StructuredOutputError as exc:
-            client.trace.decision(role="design", outcome="fallback", error=str(exc))
-    if subtasks is None:
-        subtasks, by = design_rules(query, pool, max_subtasks), "rules"
+    subtasks, by = ask_or_fallback(
+        client, "design", lambda c: (design_llm(c, query, pool, max_subtasks, seed), "model"),
+        lambda _: (design_rules(query, pool, max_subtasks), "rules"))
     for st in subtasks:
         log.add("propose", st.name, st.capability[:120], by)
     return review_loop(query, subtasks, pool, client, max_subtasks, seed, log), log
@@ -152,16 +147,13 @@ def revise_unserved(query: Query, subtasks: list[Subtask], unserved: dict[str, l
                     seed: int = 0) -> list[Subtask]:
     """Feedback from grounding or allocation: revise or discard the subtasks they could not
     serve (the model decides when there is one; rules otherwise or when it fails)."""
-    actions: list[DesignAction] | None = None
-    by = "rules"
-    if client is not None:
-        notes = [f"{name}: {'; '.join(r)[:300]}" for name, r in unserved.items()]
-        try:
-            review = _model_review(client, query, subtasks, notes, seed + round_)
-            actions = [a for a in review.actions if a.name in unserved and a.op != "keep"]
-            by = "model"
-        except StructuredOutputError as exc:
-            client.trace.decision(role="design", outcome="fallback", error=str(exc))
+    notes = [f"{name}: {'; '.join(r)[:300]}" for name, r in unserved.items()]
+    review = ask_or_fallback(client, "design",
+                             lambda c: _model_review(c, query, subtasks, notes, seed + round_),
+                             lambda _: None)
+    actions = [] if review is None else [a for a in review.actions
+                                         if a.name in unserved and a.op != "keep"]
+    by = "model"
     if not actions:
         actions = [_rules_revision(st, unserved[st.name]) for st in subtasks
                    if st.name in unserved]

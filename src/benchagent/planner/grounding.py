@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, create_model
 
-from benchagent.models import ModelClient, StructuredOutputError
+from benchagent.models import ModelClient, ask_or_fallback
 from benchagent.operators import REGISTRY
 from benchagent.planner.design import PlanningError
 from benchagent.planner.plans import check_plan, plan_for
@@ -117,11 +117,11 @@ def _model_proposals(client: ModelClient, subtask: Subtask, query: Query,
                 {"role": "user", "content": render(
                     "grounding_user.j2", query=query, subtask=subtask, candidates=hits,
                     operators=operators)}]
-    try:
-        return client.generate(messages, grounding_schema(sorted(by_id)), role="grounding",
-                               check=check, seed=seed, max_tokens=220 * len(hits) + 120)
-    except StructuredOutputError as exc:
-        client.trace.decision(role="grounding", outcome="fallback", error=str(exc))
+    output = ask_or_fallback(client, "grounding", lambda c: c.generate(
+        messages, grounding_schema(sorted(by_id)), role="grounding", check=check, seed=seed,
+        max_tokens=220 * len(hits) + 120), lambda _: None)
+    if output is not None:
+        return output
     for proposal in seen[-1].proposals if seen else []:
         reasons = check_plan(subtask, by_id[proposal.dataset_id], _steps(proposal),
                              opts.with_executor_model)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from benchagent.errors import BenchagentError
 from benchagent.paths import cache_dir
 from benchagent.records import DatasetCard, SourceSample
 
@@ -20,7 +21,7 @@ PoolFormat = Literal["general-bench", "bigbench", "starter", "jsonl", "csv", "pa
                      "hf"]  # DatasetCard.format
 
 
-class PoolError(Exception):
+class PoolError(BenchagentError):
     """The pool cannot be loaded at all; the message is one line for the user."""
 
 
