@@ -1,6 +1,8 @@
 """benchagent: builds verified evaluation benchmarks from a plain-language request."""
 
+from benchagent.api import BuildResult, build, build_from_plan, plan, resume
 from benchagent.config import Settings, load_settings
+from benchagent.errors import BenchagentError
 from benchagent.models import ModelClient, ModelConfig, RoleModels, make_provider
 from benchagent.records import (
     Allocation,
@@ -16,6 +18,7 @@ from benchagent.records import (
 
 __version__ = "0.1.0"
 
-__all__ = ["Allocation", "AnswerType", "BenchmarkSample", "DatasetCard", "Grounding",
-           "Modality", "ModelClient", "ModelConfig", "Query", "RoleModels", "Settings",
-           "SourceSample", "Subtask", "__version__", "load_settings", "make_provider"]
+__all__ = ["Allocation", "AnswerType", "BenchagentError", "BenchmarkSample", "BuildResult",
+           "DatasetCard", "Grounding", "Modality", "ModelClient", "ModelConfig", "Query",
+           "RoleModels", "Settings", "SourceSample", "Subtask", "__version__", "build",
+           "build_from_plan", "load_settings", "make_provider", "plan", "resume"]

@@ -3,3 +3,7 @@
 
 class BenchagentError(Exception):
     """Bad input, an unusable run, a model or pool that cannot serve: one line for the user."""
+
+
+class UserError(BenchagentError):
+    """Bad input from the user (a query, a flag, a file)."""

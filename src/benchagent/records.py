@@ -130,6 +130,26 @@ class Grounding(Record):
     plan_by: Literal["model", "rules"] = "rules"
 
 
+class RejectedPlan(Record):
+    """A (subtask, dataset) plan that did not type-check or score, with who proposed it."""
+
+    subtask: str
+    dataset: str
+    reason: str
+    by: Literal["model", "rules"] = "rules"
+    plan: str | None = None  # the operator chain, "a → b", when there was one
+
+
+class DesignStep(Record):
+    """One step of the design loop, for plan/design_log.json and plan.md."""
+
+    round: str = "0"
+    op: str
+    subtask: str
+    reason: str
+    by: str
+
+
 class Quota(Record):
     subtask: str
     dataset_id: str
@@ -173,6 +193,17 @@ class BenchmarkSample(Record):
     answer_type: AnswerType
     media: list[Media] = Field(default_factory=list)
     provenance: Provenance
+
+
+class Shortfall(Record):
+    """A (subtask, dataset) pair that ended with fewer verified items than its quota."""
+
+    subtask: str
+    dataset_id: str
+    quota: int
+    accepted: int
+    missing: int
+    cause: str
 
 
 class CheckResult(Record):

@@ -11,17 +11,25 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from benchagent.config import Settings
 from benchagent.errors import BenchagentError
+from benchagent.records import Query, Shortfall
+from benchagent.trace import UsageTotals
 
 MANIFEST = "manifest.json"
-STAGES = ("design", "grounding", "allocation", "execution", "benchmark")
-PLAN_STAGES = ("design", "grounding", "allocation")
+MANIFEST_VERSION: Literal[2] = 2  # 1: before typed manifests and stage keys from the table
 
 
 class RunError(BenchagentError):
     """The run directory cannot be used; one line for the user."""
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -95,26 +103,60 @@ class JsonlAppender:
         self._fh.close()
 
 
+class StageRecord(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["pending", "running", "done", "failed"] = "pending"
+    input_hash: str | None = None
+    started: str | None = None
+    finished: str | None = None
+    error: str | None = None
+
+
+class Counts(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    benchmark: int = 0
+    target: int = 0
+    accepted_candidates: int = 0
+    rejected_candidates: int = 0
+
+
+class Manifest(BaseModel):
+    """manifest.json: what the run was asked, how far each stage got, what it produced."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: Literal[2] = MANIFEST_VERSION
+    created: str = Field(default_factory=_now)
+    query: Query
+    settings: Settings
+    stages: dict[str, StageRecord] = Field(default_factory=dict)
+    models: dict[str, str] = Field(default_factory=dict)  # role -> model label, or "rules"
+    counts: Counts | None = None
+    usage: dict[str, UsageTotals] = Field(default_factory=dict)
+    shortfall: list[Shortfall] = Field(default_factory=list)
+    subtasks: list[str] = Field(default_factory=list)
+    copied_from: str | None = None
+
+
 class RunStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, manifest: Manifest) -> None:
         self.root = root
-        self.manifest: dict[str, Any] = {}
+        self.manifest = manifest
         self._lock_fh: TextIO | None = None
 
     # ------------------------------------------------------------ lifecycle
 
     @classmethod
-    def create(cls, root: Path, query: dict[str, Any], settings: dict[str, Any]) -> RunStore:
+    def create(cls, root: Path, query: Query, settings: Settings,
+               stages: tuple[str, ...]) -> RunStore:
         if (root / MANIFEST).exists():
             raise RunError(f"{root} already holds a run: use `benchagent resume {root}`")
         root.mkdir(parents=True, exist_ok=True)
-        store = cls(root)
+        store = cls(root, Manifest(query=query, settings=settings,
+                                   stages={name: StageRecord() for name in stages}))
         store.lock()
-        store.manifest = {
-            "version": 1, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "query": query,
-            "settings": settings, "stages": {s: {"status": "pending"} for s in STAGES},
-            "counts": {}, "usage": {}, "shortfall": [], "subtasks": [],
-        }
         store.save()
         return store
 
@@ -123,23 +165,34 @@ class RunStore:
         path = root / MANIFEST
         if not path.is_file():
             raise RunError(f"{root} is not a run directory (no {MANIFEST})")
-        store = cls(root)
         try:
-            store.manifest = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise RunError(f"cannot read {path}: {exc}") from exc
-        return store
+        if isinstance(data, dict) and data.get("version", MANIFEST_VERSION) != MANIFEST_VERSION:
+            raise RunError(f"{path} was written by another version of benchagent (manifest "
+                           f"version {data.get('version')!r}, this one reads "
+                           f"{MANIFEST_VERSION}): build the run anew")
+        try:
+            return cls(root, Manifest.model_validate(data))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"]) or "root"
+            raise RunError(f"{path} is not a valid run manifest: {where}: {first['msg']}"
+                           ) from exc
 
-    def copy_plan(self, dest: Path) -> RunStore:
+    def copy_plan(self, dest: Path, plan_stages: tuple[str, ...]) -> RunStore:
         """A new run at `dest` holding this run's plan: its query, settings, plan files and
         planner stages, so that building it reruns only what the plan does not settle."""
-        copy = RunStore.create(dest, self.manifest["query"], self.manifest["settings"])
-        for name in PLAN_STAGES:
-            copy.manifest["stages"][name] = dict(self.stage(name))
+        copy = RunStore.create(dest, self.manifest.query, self.manifest.settings,
+                               tuple(self.manifest.stages))
+        for name in plan_stages:
+            copy.manifest.stages[name] = self.stage(name).model_copy()
         for src in sorted((self.root / "plan").glob("*")):
             if src.is_file():
                 atomic_write_text(dest / "plan" / src.name, src.read_text(encoding="utf-8"))
-        copy.manifest["copied_from"] = str(self.root.resolve())
+        copy.manifest.subtasks = list(self.manifest.subtasks)
+        copy.manifest.copied_from = str(self.root.resolve())
         copy.save()
         return copy
 
@@ -152,7 +205,8 @@ class RunStore:
             raise RunError(f"{self.root} is in use by another benchagent process") from exc
 
     def save(self) -> None:
-        atomic_write_json(self.root / MANIFEST, self.manifest)
+        atomic_write_text(self.root / MANIFEST,
+                          self.manifest.model_dump_json(indent=2, exclude_none=True) + "\n")
 
     # ------------------------------------------------------------ files
 
@@ -173,32 +227,35 @@ class RunStore:
 
     # ------------------------------------------------------------ stages
 
-    def stage(self, name: str) -> dict[str, Any]:
-        stages: dict[str, dict[str, Any]] = self.manifest["stages"]
-        return stages.setdefault(name, {"status": "pending"})
+    def stage(self, name: str) -> StageRecord:
+        return self.manifest.stages.setdefault(name, StageRecord())
 
     def is_done(self, name: str, input_hash: str) -> bool:
         info = self.stage(name)
-        return info.get("status") == "done" and info.get("input_hash") == input_hash
+        return info.status == "done" and info.input_hash == input_hash
 
     def start(self, name: str, input_hash: str) -> bool:
         """Mark `name` running; True when it continues earlier work on the same inputs (after a
         kill, a crash or a failure: whatever the stage had kept stays valid)."""
         info = self.stage(name)
-        continuing = info.get("input_hash") == input_hash
-        info.update(status="running", input_hash=input_hash,
-                    started=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
-        info.pop("error", None)
+        continuing = info.input_hash == input_hash
+        info.status, info.input_hash, info.started, info.error = "running", input_hash, _now(), None
         self.save()
         return continuing
 
-    def finish(self, name: str, **extra: Any) -> None:
-        self.stage(name).update(status="done", finished=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                                **extra)
+    def finish(self, name: str, input_hash: str) -> None:
+        info = self.stage(name)
+        info.status, info.input_hash, info.finished = "done", input_hash, _now()
+        self.save()
+
+    def rekey(self, name: str, input_hash: str) -> None:
+        """A done stage whose inputs a later stage of the same build rewrote stays done."""
+        self.stage(name).input_hash = input_hash
         self.save()
 
     def fail(self, name: str, error: str) -> None:
-        self.stage(name).update(status="failed", error=error)
+        info = self.stage(name)
+        info.status, info.error = "failed", error
         self.save()
 
 

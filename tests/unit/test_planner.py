@@ -63,9 +63,9 @@ def test_design_loop_applies_the_models_review(pool: Pool, mock_client) -> None:
                          MockRule("Check the set", {"covered": True, "actions": []}))
     subtasks, log = design(QUERY, pool, client, max_subtasks=4)
     assert [s.name for s in subtasks] == ["Causes", "Counterfactuals"]
-    assert any(s["op"] == "discard" and s["subtask"] == "Weather" and s["by"] == "model"
+    assert any(s.op == "discard" and s.subtask == "Weather" and s.by == "model"
                for s in log.steps)
-    assert log.steps[-1]["op"] == "check"
+    assert log.steps[-1].op == "check"
 
 
 def test_ablated_design_is_the_request_itself(pool: Pool) -> None:
@@ -82,7 +82,7 @@ def test_model_plan_with_unknown_operator_is_rejected_with_reason(pool: Pool,
                   {"operator": "shuffle_options", "args": {}})]}
     client = mock_client(MockRule("Candidate datasets", bad))
     report = ground([subtask], QUERY, pool, client, opts=GroundingOptions(k=4))
-    rejected = [r for r in report.rejected if r["by"] == "model"]
+    rejected = [r for r in report.rejected if r.by == "model"]
     assert any("unknown operator 'make_it_harder'" in r["reason"] for r in rejected)
     # the rules plan replaced the rejected one, and the trace says the model's output failed
     assert report.groundings and all(g.plan_by == "rules" for g in report.groundings)
@@ -98,11 +98,11 @@ def test_model_plan_needing_a_missing_field_is_rejected(pool: Pool, mock_client)
                   {"operator": "shuffle_options", "args": {}})]}
     client = mock_client(MockRule("Candidate datasets", bad))
     report = ground([subtask], QUERY, pool, client, opts=GroundingOptions(k=4))
-    rejected = next(r for r in report.rejected if r["by"] == "model")
-    assert rejected["dataset"] == card.name and rejected["plan"] == (
+    rejected = next(r for r in report.rejected if r.by == "model")
+    assert rejected.dataset == card.name and rejected.plan == (
         "concat_dialogue → shuffle_options")
     assert "step 1 (concat_dialogue): needs dialog, not present at this step" in (
-        rejected["reason"])
+        rejected.reason)
 
 
 def test_a_valid_model_plan_is_kept_and_scored(pool: Pool, mock_client) -> None:
@@ -138,7 +138,7 @@ def test_unserved_subtask_goes_back_to_design_with_reasons(pool: Pool) -> None:
     log = DesignLog()
     revised = revise_unserved(QUERY, [odd], unserved, None, log, round_=1)
     assert revised[0].answer_type == AnswerType.multiple_choice
-    assert log.steps[0]["op"] == "revise" and "multiple choice" in log.steps[0]["reason"]
+    assert log.steps[0].op == "revise" and "multiple choice" in log.steps[0].reason
 
 
 def test_argument_values_are_type_checked(pool: Pool) -> None:

@@ -4,7 +4,15 @@ from pathlib import Path
 
 import pytest
 
+from benchagent.config import Settings
+from benchagent.records import Query
 from benchagent.store import JsonlAppender, RunError, RunStore, atomic_write_text, read_jsonl
+
+STAGES = ("design", "grounding")
+
+
+def _create(root: Path) -> RunStore:
+    return RunStore.create(root, Query(id="q", description="d"), Settings(), STAGES)
 
 
 def test_atomic_write_leaves_no_temp_files(tmp_path: Path) -> None:
@@ -26,10 +34,10 @@ def test_torn_last_line_is_dropped_and_cut_before_appending(tmp_path: Path) -> N
 
 
 def test_stage_status_and_input_hashes(tmp_path: Path) -> None:
-    store = RunStore.create(tmp_path / "run", {"id": "q"}, {})
+    store = _create(tmp_path / "run")
     assert not store.is_done("design", "h1")
     assert store.start("design", "h1") is False
-    store.finish("design")
+    store.finish("design", "h1")
     assert store.is_done("design", "h1")
     assert not store.is_done("design", "h2")
     reopened = RunStore.open(tmp_path / "run")
@@ -37,9 +45,9 @@ def test_stage_status_and_input_hashes(tmp_path: Path) -> None:
 
 
 def test_create_refuses_an_existing_run(tmp_path: Path) -> None:
-    RunStore.create(tmp_path / "run", {}, {})
+    _create(tmp_path / "run")
     with pytest.raises(RunError, match="resume"):
-        RunStore.create(tmp_path / "run", {}, {})
+        _create(tmp_path / "run")
 
 
 def test_open_names_what_is_wrong(tmp_path: Path) -> None:
@@ -50,8 +58,25 @@ def test_open_names_what_is_wrong(tmp_path: Path) -> None:
         RunStore.open(tmp_path)
 
 
+def test_a_manifest_that_does_not_validate_is_named_in_one_line(tmp_path: Path) -> None:
+    store = _create(tmp_path / "run")
+    text = store.path("manifest.json").read_text()
+    store.path("manifest.json").write_text(text.replace('"pending"', '"half-done"', 1))
+    with pytest.raises(RunError, match=r"manifest.json is not a valid run manifest: "
+                                       r"stages\.design\.status"):
+        RunStore.open(tmp_path / "run")
+
+
+def test_a_manifest_of_another_version_is_refused(tmp_path: Path) -> None:
+    store = _create(tmp_path / "run")
+    text = store.path("manifest.json").read_text()
+    store.path("manifest.json").write_text(text.replace('"version": 2', '"version": 1'))
+    with pytest.raises(RunError, match="another version of benchagent"):
+        RunStore.open(tmp_path / "run")
+
+
 def test_second_process_cannot_take_the_lock(tmp_path: Path) -> None:
-    first = RunStore.create(tmp_path / "run", {}, {})
+    first = _create(tmp_path / "run")
     other = RunStore.open(tmp_path / "run")
     with pytest.raises(RunError, match="in use"):
         other.lock()

@@ -1,29 +1,16 @@
-"""`benchagent build`, `plan` and `resume`."""
+"""`benchagent build`, `plan` and `resume`: arguments in, the library's result printed."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from benchagent.cli.common import (
-    UserError,
-    default_run_dir,
-    load_query,
-    open_models,
-    open_pool,
-    out,
-    parse_roles,
-    print_shortfall,
-    progress_bar,
-    trace_for,
-)
-from benchagent.config import ABLATIONS, Settings, load_settings
-from benchagent.pipeline import BuildContext, run_build
-from benchagent.pool import Pool
-from benchagent.records import Query
-from benchagent.store import RunError, RunStore
+from benchagent import api
+from benchagent.api import BuildResult, Overrides
+from benchagent.cli.common import UserError, out, parse_roles, print_shortfall, progress_bar, warn
+from benchagent.config import ABLATIONS
 
 QueryArg = Annotated[str, typer.Argument(help="The request as text, or a JSON file "
                                               '{"id", "description", "target_size"}.')]
@@ -52,38 +39,20 @@ FromPlanOpt = Annotated[Path | None, typer.Option(
                         "copied to a new run first.")]
 
 
-def _start(query: Query, settings: Settings, out_dir: Path | None, plan_only: bool) -> None:
-    pool = open_pool(settings)
-    root = out_dir or default_run_dir(query)
-    store = RunStore.create(root, query.model_dump(mode="json"), settings.public())
-    _run(store, settings, query, pool, plan_only=plan_only)
-
-
-def _run(store: RunStore, settings: Settings, query: Query, pool: Pool | None = None,
-         plan_only: bool = False) -> None:
-    pool = pool or open_pool(settings)
-    trace = trace_for(store)
-    models = open_models(settings, trace, store)
-    try:
-        run_build(BuildContext(store, settings, query, pool, models), progress_bar, plan_only)
-    finally:
-        models.close()
-    root = store.root
-    if plan_only:
-        out.print(f"plan written: {root / 'plan' / 'plan.md'}")
+def _print(result: BuildResult) -> None:
+    if result.plan_only:
+        out.print(f"plan written: {result.plan_path}")
         return
-    counts = store.manifest.get("counts", {})
-    out.print(f"benchmark: {counts.get('benchmark', 0)} items (target {query.target_size}) "
-              f"→ {root / 'benchmark' / 'benchmark.jsonl'}")
-    print_shortfall(store.manifest)
+    out.print(f"benchmark: {result.items} items (target {result.manifest.query.target_size}) "
+              f"→ {result.benchmark_path}")
+    print_shortfall(result.shortfall)
 
 
-def _ablations(values: list[str] | None) -> list[str]:
-    unknown = sorted(set(values or []) - set(ABLATIONS))
-    if unknown:
-        raise UserError(f"unknown --ablate {', '.join(unknown)}: choose from "
-                        f"{', '.join(ABLATIONS)}")
-    return sorted(set(values or []))
+def _overrides(size: int | None, pool: list[Path] | None, model: str | None,
+               role: list[str] | None, base_url: str | None, seed: int | None,
+               concurrency: int | None, ablate: list[str] | None) -> Overrides:
+    return Overrides(size=size, pools=pool or [], model=model, roles=parse_roles(role),
+                     seed=seed, base_url=base_url, concurrency=concurrency, ablate=ablate or [])
 
 
 def build(query: Annotated[str | None, typer.Argument(
@@ -96,32 +65,15 @@ def build(query: Annotated[str | None, typer.Argument(
           plan_only: Annotated[bool, typer.Option("--plan-only",
                                                   help="Stop after the plan.")] = False) -> None:
     """Build a verified benchmark for QUERY."""
-    overrides = {"size": size, "pools": [p.resolve() for p in pool or []], "model": model,
-                 "roles": parse_roles(role), "seed": seed, "base_url": base_url,
-                 "concurrency": concurrency, "ablate": _ablations(ablate)}
+    overrides = _overrides(size, pool, model, role, base_url, seed, concurrency, ablate)
     if from_plan is not None:
-        _from_plan(from_plan, out_dir, overrides)
+        _print(api.build_from_plan(from_plan, out=out_dir, progress=progress_bar, warn=warn,
+                                   **overrides))
         return
     if query is None:
         raise UserError("give a QUERY, or --from-plan RUN_DIR")
-    settings = load_settings(config, overrides)
-    q = load_query(query, size or settings.size)
-    _start(q, settings, out_dir, plan_only)
-
-
-def _from_plan(plan_dir: Path, out_dir: Path | None, overrides: dict[str, Any]) -> None:
-    store = RunStore.open(plan_dir)
-    if out_dir is not None:
-        store = store.copy_plan(out_dir)  # a new run, locked by its creation
-    else:
-        store.lock()
-    settings, query = _stored_inputs(store)
-    changed = {k: v for k, v in overrides.items() if v not in (None, [], {})}
-    settings = Settings.model_validate({**settings.model_dump(), **changed})
-    if changed.get("size"):
-        query = query.model_copy(update={"target_size": changed["size"]})
-    store.manifest["settings"], store.manifest["query"] = settings.public(), query.model_dump()
-    _run(store, settings, query)
+    _print(api.build(query, out=out_dir, config=config, plan_only=plan_only,
+                     progress=progress_bar, warn=warn, **overrides))
 
 
 def plan(query: QueryArg, size: SizeOpt = None, pool: PoolOpt = None, out_dir: OutOpt = None,
@@ -134,15 +86,4 @@ def plan(query: QueryArg, size: SizeOpt = None, pool: PoolOpt = None, out_dir: O
 
 def resume(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) -> None:
     """Continue a run: finished stages are skipped, accepted samples are kept."""
-    store = RunStore.open(run_dir)
-    store.lock()
-    settings, query = _stored_inputs(store)
-    _run(store, settings, query)
-
-
-def _stored_inputs(store: RunStore) -> tuple[Settings, Query]:
-    try:
-        return (Settings.model_validate(store.manifest["settings"]),
-                Query.model_validate(store.manifest["query"]))
-    except (KeyError, ValueError) as exc:
-        raise RunError(f"{store.root}/manifest.json is damaged: {exc}") from exc
+    _print(api.resume(run_dir, progress=progress_bar, warn=warn))

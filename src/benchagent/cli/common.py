@@ -1,81 +1,24 @@
-"""What the commands share: query loading, opening pools and models, progress, errors."""
+"""What the commands share: consoles, progress, warnings, shortfall lines, --role parsing."""
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
-import re
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from benchagent.errors import BenchagentError
-from benchagent.config import ROLES, Settings
-from benchagent.models import ModelConfig, RoleModels
-from benchagent.pool import Pool, default_starter_pool
-from benchagent.records import Query, SampleOutcome
-from benchagent.store import RunStore
-from benchagent.trace import Trace, UsageTotals
+from benchagent.errors import UserError
+from benchagent.records import SampleOutcome, Shortfall
+
+__all__ = ["UserError", "err", "out", "parse_roles", "print_shortfall", "progress_bar", "warn"]
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
-
-
-class UserError(BenchagentError):
-    """Bad input from the user; printed as one line."""
-
-
-def load_query(text_or_path: str, size: int | None) -> Query:
-    path = Path(text_or_path)
-    if text_or_path.endswith(".json") or path.is_file():
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            query = Query.model_validate(data)
-        except FileNotFoundError as exc:
-            raise UserError(f"query file not found: {path}") from exc
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise UserError(f"cannot read query file {path}: {exc}") from exc
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "root"
-            raise UserError(f"invalid query file {path}: {where}: {first['msg']}") from exc
-    else:
-        slug = re.sub(r"[^a-z0-9]+", "-", text_or_path.lower()).strip("-")[:40] or "query"
-        query = Query(id=slug, description=text_or_path)
-    return query.model_copy(update={"target_size": size}) if size else query
-
-
-def open_pool(settings: Settings) -> Pool:
-    paths = settings.pools or [default_starter_pool()]
-    pool = Pool.load(paths)
-    if pool.warnings:
-        err.print(f"[yellow]pool: skipped {len(pool.warnings)} bad file(s) or sample(s); "
-                  f"first: {pool.warnings[0]}[/]")
-    if not pool.cards:
-        raise UserError("the pool holds no usable dataset: " + ", ".join(map(str, paths)))
-    return pool
-
-
-def trace_for(store: RunStore) -> Trace:
-    """A trace appending to the run's trace.jsonl, continuing the manifest's usage totals."""
-    totals = {role: UsageTotals(**data) for role, data in store.manifest.get("usage", {}).items()}
-    return Trace(path=store.path("trace.jsonl"), by_role=totals)
-
-
-def open_models(settings: Settings, trace: Trace, store: RunStore) -> RoleModels:
-    configs: dict[str, ModelConfig | None] = {role: settings.model_for(role) for role in ROLES}
-    cache = (settings.cache_dir / "responses.sqlite" if settings.cache_dir
-             else store.path("cache/responses.sqlite"))
-    return RoleModels(configs, trace, cache)
 
 
 @contextlib.contextmanager
@@ -119,11 +62,11 @@ def parse_roles(values: list[str] | None) -> dict[str, str]:
     return roles
 
 
-def print_shortfall(manifest: dict[str, Any]) -> None:
-    for short in manifest.get("shortfall", []):
-        out.print(f"[yellow]shortfall: {short['subtask']}: {short['accepted']}/{short['quota']}"
-                  f" from {short['dataset_id']}: {short['cause']}[/]", soft_wrap=True)
+def print_shortfall(shortfall: list[Shortfall]) -> None:
+    for short in shortfall:
+        out.print(f"[yellow]shortfall: {short.subtask}: {short.accepted}/{short.quota}"
+                  f" from {short.dataset_id}: {short.cause}[/]", soft_wrap=True)
 
 
-def default_run_dir(query: Query) -> Path:
-    return Path("runs") / f"{query.id}-{time.strftime('%Y%m%d-%H%M%S')}"
+def warn(message: str) -> None:
+    err.print(f"[yellow]{message}[/]")

@@ -44,7 +44,7 @@ def _subtasks(store: RunStore) -> Table:
     items = Counter(r["subtask"] for r in read_jsonl(store.path("benchmark/benchmark.jsonl")))
     acc = Counter(r["subtask"] for r in read_jsonl(store.path("samples/accepted.jsonl")))
     rej = Counter(r["subtask"] for r in read_jsonl(store.path("samples/rejected.jsonl")))
-    for name in store.manifest.get("subtasks", []):
+    for name in store.manifest.subtasks:
         table.add_row(name, str(items[name]), str(acc[name]), str(rej[name]))
     return table
 
@@ -52,7 +52,7 @@ def _subtasks(store: RunStore) -> Table:
 def show(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) -> None:
     """Summarise a run: stages, counts, subtasks, model usage, shortfall."""
     store = RunStore.open(run_dir)
-    m = store.manifest
+    m = store.manifest.model_dump(mode="json", exclude_none=True)
     query = m.get("query", {})
     out.print(f"[bold]{query.get('id')}[/]: {query.get('description')}")
     counts = m.get("counts", {})
@@ -65,4 +65,4 @@ def show(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) ->
         out.print(_subtasks(store))
     if m.get("usage"):
         out.print(_usage(m))
-    print_shortfall(m)
+    print_shortfall(store.manifest.shortfall)

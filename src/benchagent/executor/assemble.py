@@ -5,21 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from benchagent.records import Allocation, BenchmarkSample, Query, SampleOutcome
-
-
-@dataclass
-class Shortfall:
-    subtask: str
-    dataset_id: str
-    quota: int
-    accepted: int
-    cause: str
-
-    def as_dict(self) -> dict[str, object]:
-        return {"subtask": self.subtask, "dataset_id": self.dataset_id, "quota": self.quota,
-                "accepted": self.accepted, "missing": self.quota - self.accepted,
-                "cause": self.cause}
+from benchagent.records import Allocation, BenchmarkSample, Query, SampleOutcome, Shortfall
 
 
 @dataclass
@@ -58,9 +44,10 @@ def assemble(allocation: Allocation, accepted: list[SampleOutcome],
     for q in allocation.quotas:
         got = sum(1 for o in chosen if (o.subtask, o.dataset_id) == (q.subtask, q.dataset_id))
         if got < q.quota:
-            result.shortfalls.append(Shortfall(q.subtask, q.dataset_id, q.quota, got,
-                                               _cause(q.subtask, q.dataset_id, q.capacity,
-                                                      rejected)))
+            result.shortfalls.append(Shortfall(
+                subtask=q.subtask, dataset_id=q.dataset_id, quota=q.quota, accepted=got,
+                missing=q.quota - got,
+                cause=_cause(q.subtask, q.dataset_id, q.capacity, rejected)))
     return result
 
 

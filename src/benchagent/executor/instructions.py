@@ -9,9 +9,6 @@ from pydantic import BaseModel, Field
 from benchagent.models import ModelClient, ask_or_fallback
 from benchagent.prompts import render
 from benchagent.records import AnswerType, Subtask
-from benchagent.store import RunStore
-
-INSTRUCTIONS = "samples/instructions.json"
 
 _TEMPLATES = {
     AnswerType.multiple_choice: "Answer the question by choosing exactly one of the options. "
@@ -39,11 +36,11 @@ def _llm_instruction(client: ModelClient, subtask: Subtask, seed: int) -> str:
         lambda _: rules_instruction(subtask))
 
 
-def instructions_for(store: RunStore, subtasks: list[Subtask], client: ModelClient | None,
-                     seed: int) -> dict[str, str]:
-    """One instruction per subtask, kept in the run so that a resumed run reuses it."""
-    path = store.path(INSTRUCTIONS)
-    known: dict[str, str] = store.read_json(INSTRUCTIONS) if path.exists() else {}
+def instructions_for(subtasks: list[Subtask], client: ModelClient | None, seed: int,
+                     known: dict[str, str]) -> dict[str, str]:
+    """One instruction per subtask: those `known` (kept in the run, so that a resumed run reuses
+    them), and new ones for the rest."""
+    known = dict(known)
     missing = [s for s in subtasks if s.name not in known]
     if client is None:
         known.update({s.name: rules_instruction(s) for s in missing})
@@ -51,5 +48,4 @@ def instructions_for(store: RunStore, subtasks: list[Subtask], client: ModelClie
         with ThreadPoolExecutor(max_workers=len(missing)) as pool:
             written = pool.map(lambda s: _llm_instruction(client, s, seed), missing)
             known.update(zip((s.name for s in missing), written, strict=True))
-    store.write_json(INSTRUCTIONS, known)
     return known

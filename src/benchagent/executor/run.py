@@ -18,9 +18,6 @@ from benchagent.executor.sample import PairJob, process_candidate
 from benchagent.records import SampleOutcome, SourceSample
 from benchagent.store import JsonlAppender
 
-ACCEPTED = "samples/accepted.jsonl"
-REJECTED = "samples/rejected.jsonl"
-
 Pair = tuple[str, str]
 # Called after every submission (outcome None) and every outcome, with in-flight per subtask.
 ProgressFn = Callable[[SampleOutcome | None, dict[str, int]], None]

@@ -14,7 +14,15 @@ from benchagent.models import ModelClient
 from benchagent.operators import REGISTRY
 from benchagent.pool import Pool, ScoredCard
 from benchagent.prompts import render
-from benchagent.records import AnswerType, DatasetCard, FieldRole, Modality, Query, Subtask
+from benchagent.records import (
+    AnswerType,
+    DatasetCard,
+    DesignStep,
+    FieldRole,
+    Modality,
+    Query,
+    Subtask,
+)
 
 DESIGN_ROUNDS = 2  # coverage-check rounds after the first proposal
 _CUES = {Modality.image: re.compile(r"\b(image|images|picture|photo|diagram|chart|visual|"
@@ -53,11 +61,11 @@ class DesignReview(BaseModel):
 class DesignLog:
     """Every step of the design loop, in order, for plan/design_log.json and plan.md."""
 
-    steps: list[dict[str, str]] = field(default_factory=list)
+    steps: list[DesignStep] = field(default_factory=list)
 
     def add(self, op: str, name: str, reason: str, by: str, round_: int = 0) -> None:
-        self.steps.append({"round": str(round_), "op": op, "subtask": name, "reason": reason,
-                           "by": by})
+        self.steps.append(DesignStep(round=str(round_), op=op, subtask=name, reason=reason,
+                                     by=by))
 
 
 def design_schema(max_subtasks: int) -> type[DesignOutput]:

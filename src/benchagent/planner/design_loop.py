@@ -5,6 +5,7 @@ later, revise or drop the subtasks that grounding or allocation could not serve.
 from __future__ import annotations
 
 import re
+from functools import partial
 
 from benchagent.models import ModelClient, ask_or_fallback
 from benchagent.planner.design import (
@@ -103,8 +104,8 @@ def review_loop(query: Query, subtasks: list[Subtask], pool: Pool, client: Model
             return subtasks
         notes = [a.reason for a in actions]
         review = ask_or_fallback(client, "design",
-                                 lambda c: _model_review(c, query, subtasks, notes, seed),
-                                 lambda _: None)
+                                 partial(_model_review, query=query, subtasks=subtasks,
+                                         notes=notes, seed=seed), lambda _: None)
         if review is None:
             return subtasks
         changes = [a for a in review.actions if a.op != "keep"]

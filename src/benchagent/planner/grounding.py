@@ -15,7 +15,7 @@ from benchagent.planner.plans import check_plan, plan_for
 from benchagent.planner.scoring import DIMENSIONS, blend, measure, overall, rules_scores
 from benchagent.pool import Pool, ScoredCard
 from benchagent.prompts import render
-from benchagent.records import Grounding, PlanStep, Query, Subtask
+from benchagent.records import Grounding, PlanStep, Query, RejectedPlan, Subtask
 
 MAX_PER_SUBTASK = 3
 THRESHOLD = 0.65
@@ -53,21 +53,20 @@ def grounding_schema(ids: list[str]) -> type[GroundingOutput]:
 @dataclass
 class GroundingReport:
     groundings: list[Grounding] = field(default_factory=list)
-    rejected: list[dict[str, str]] = field(default_factory=list)  # subtask, dataset, reason, ...
+    rejected: list[RejectedPlan] = field(default_factory=list)
     preferences: dict[str, str] = field(default_factory=dict)  # subtask -> retrieval preferences
 
     def reject(self, subtask: str, dataset: str, reason: str, plan: list[PlanStep] | None = None,
                by: str = "rules") -> None:
-        row = {"subtask": subtask, "dataset": dataset, "reason": reason, "by": by}
-        if plan is not None:
-            row["plan"] = " → ".join(s.operator for s in plan) or "(none)"
-        self.rejected.append(row)
+        chain = None if plan is None else " → ".join(s.operator for s in plan) or "(none)"
+        self.rejected.append(RejectedPlan(subtask=subtask, dataset=dataset, reason=reason,
+                                          by="model" if by == "model" else "rules", plan=chain))
 
     def unserved(self, subtasks: list[Subtask]) -> dict[str, list[str]]:
         """Subtask -> why no dataset serves it, for the subtasks left without a grounding."""
         grounded = {g.subtask for g in self.groundings}
-        return {s.name: [f"{r['dataset']}: {r['reason']}" for r in self.rejected
-                         if r["subtask"] == s.name][:6] or ["no dataset in the pool matched"]
+        return {s.name: [f"{r.dataset}: {r.reason}" for r in self.rejected
+                         if r.subtask == s.name][:6] or ["no dataset in the pool matched"]
                 for s in subtasks if s.name not in grounded}
 
 
@@ -216,7 +215,7 @@ def ground(subtasks: list[Subtask], query: Query, pool: Pool, client: ModelClien
         report.groundings.extend(ground_subtask(subtask, query, pool, client, report, opts,
                                                 need, seed))
     if not report.groundings:
-        reasons = "; ".join(f"{r['subtask']} × {r['dataset']}: {r['reason']}"
+        reasons = "; ".join(f"{r.subtask} × {r.dataset}: {r.reason}"
                             for r in report.rejected[:4])
         raise PlanningError("no subtask could be grounded in the pool"
                             + (f" ({reasons})" if reasons else ""))

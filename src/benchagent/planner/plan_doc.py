@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from benchagent.pool import Pool
-from benchagent.records import Allocation, Grounding, PlanStep, Query, Subtask
+from benchagent.records import (
+    Allocation,
+    DesignStep,
+    Grounding,
+    PlanStep,
+    Query,
+    RejectedPlan,
+    Subtask,
+)
 
 
 def _chain(plan: list[PlanStep]) -> str:
@@ -37,8 +45,8 @@ def _subtask_section(subtask: Subtask, groundings: list[Grounding],
 
 
 def render_plan_md(query: Query, subtasks: list[Subtask], groundings: list[Grounding],
-                   allocation: Allocation, pool: Pool, rejected: list[dict[str, str]],
-                   design_log: list[dict[str, str]] | None = None) -> str:
+                   allocation: Allocation, pool: Pool, rejected: list[RejectedPlan],
+                   design_log: list[DesignStep] | None = None) -> str:
     quotas = {(q.subtask, q.dataset_id): q for q in allocation.quotas}
     lines = [f"# Plan: {query.id}", "", f"> {query.description}", "",
              f"Target size: **{allocation.target_size}**; allocated: "
@@ -49,11 +57,11 @@ def render_plan_md(query: Query, subtasks: list[Subtask], groundings: list[Groun
         lines += ["## Allocation notes", ""] + [f"- {n}" for n in allocation.notes] + [""]
     if design_log:
         lines += ["## Design steps", ""]
-        lines += [f"- {d['op']} {d['subtask']} ({d['by']}): {d['reason']}" for d in design_log]
+        lines += [f"- {d.op} {d.subtask} ({d.by}): {d.reason}" for d in design_log]
         lines.append("")
     if rejected:
         lines += ["## Rejected plans", ""]
-        lines += [f"- {r['subtask']} × {r['dataset']} [{r.get('by', 'rules')}"
-                  f"{': ' + r['plan'] if r.get('plan') else ''}]: {r['reason']}"
+        lines += [f"- {r.subtask} × {r.dataset} [{r.by}"
+                  f"{': ' + r.plan if r.plan else ''}]: {r.reason}"
                   for r in rejected] + [""]
     return "\n".join(lines)
