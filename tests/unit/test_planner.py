@@ -83,7 +83,7 @@ def test_model_plan_with_unknown_operator_is_rejected_with_reason(pool: Pool,
     client = mock_client(MockRule("Candidate datasets", bad))
     report = ground([subtask], QUERY, pool, client, opts=GroundingOptions(k=4))
     rejected = [r for r in report.rejected if r.by == "model"]
-    assert any("unknown operator 'make_it_harder'" in r["reason"] for r in rejected)
+    assert any("unknown operator 'make_it_harder'" in r.reason for r in rejected)
     # the rules plan replaced the rejected one, and the trace says the model's output failed
     assert report.groundings and all(g.plan_by == "rules" for g in report.groundings)
     assert client.trace.totals()["grounding"]["fallbacks"] == 1
