@@ -18,8 +18,8 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from benchagent.errors import BenchagentError
 from benchagent.config import ROLES, Settings
+from benchagent.errors import BenchagentError
 from benchagent.models import ModelConfig, RoleModels
 from benchagent.pool import Pool, default_starter_pool
 from benchagent.records import Query, SampleOutcome
