@@ -144,6 +144,14 @@ def test_sigkill_mid_execution_resumes_to_the_same_benchmark(tmp_path: Path,
     assert len(keys) == len(set(keys))
 
 
+def test_a_usage_error_names_the_mistake() -> None:
+    wrong = cli("show", "--bogus")
+    assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
+    assert "No such option: --bogus" in wrong.stderr and "unexpected" not in wrong.stderr
+    bare = cli()
+    assert bare.returncode == 2 and "Usage: benchagent" in bare.stdout and not bare.stderr.strip()
+
+
 def test_ctrl_c_says_how_to_continue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def interrupted(root: Path) -> None:
         raise KeyboardInterrupt

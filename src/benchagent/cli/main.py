@@ -7,12 +7,16 @@ import os
 import sys
 from collections.abc import Sequence
 
-import click
 import typer
 
 from benchagent.cli import build, models_cmd, pool_cmd, show, tools_cmd
 from benchagent.cli.common import err
 from benchagent.errors import BenchagentError
+
+try:  # recent Typer carries its own copy of click, with its own exception classes
+    from typer._click.exceptions import ClickException
+except ImportError:
+    from click import ClickException  # type: ignore[assignment]
 
 app = typer.Typer(help="Build verified evaluation benchmarks from a plain-language request.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -42,8 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         code = INTERRUPTED
-    except click.ClickException as exc:
-        exc.show()
+    except ClickException as exc:
+        exc.show()  # a usage error with its usage line, or the help when no command is given
         return exc.exit_code
     except Exception as exc:
         if debug:
