@@ -14,11 +14,12 @@ fi
 if [ "${1:-}" = "test" ]; then
   .venv/bin/python scripts/fetch_test_models.py
 fi
+# One line per missing system package, saying what installing it gives.
 if ! command -v espeak-ng >/dev/null 2>&1; then
-  echo "note: espeak-ng not found: the starter pool's audio datasets and the espeak voice are" \
-       "skipped. Install the Debian package to get them: sudo apt-get install espeak-ng" >&2
+  echo "note: sudo apt-get install espeak-ng adds the starter pool's spoken datasets and the" \
+       "espeak voices of the tts operator (skipped without it)" >&2
 fi
 if ! command -v tesseract >/dev/null 2>&1; then
-  echo "note: tesseract not found: OCR read-back of rendered images is unavailable." \
-       "Install it: sudo apt-get install tesseract-ocr tesseract-ocr-eng" >&2
+  echo "note: sudo apt-get install tesseract-ocr tesseract-ocr-eng adds OCR read-back, so items" \
+       "with text rendered into images can be verified (rejected without it)" >&2
 fi

@@ -1,4 +1,5 @@
-"""End-to-end: the `benchagent` command as a user runs it, in a subprocess, on the mock model."""
+"""End-to-end: the `benchagent` command as a user runs it, on the mock model: in this process,
+and in a real one for a build, a resume, an error and SIGKILL."""
 
 from __future__ import annotations
 
@@ -6,14 +7,14 @@ import json
 import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from tests.conftest import SHARED_QUERIES
 
-from runcli import benchmark, cli, model_calls
+from benchagent.cli import show
+from runcli import CliResult, benchmark, cli, cli_popen, cli_subprocess, model_calls
 
 
 def _check_samples(samples: list[dict[str, object]]) -> None:
@@ -51,8 +52,8 @@ def test_build_temporal_query(tmp_path: Path, shared_pools: Path, model: list[st
 
 def test_starter_pool_is_the_default(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    result = cli("build", "date arithmetic and unit conversion word problems", "--size", "8",
-                 "--out", run)
+    result = cli_subprocess("build", "date arithmetic and unit conversion word problems",
+                            "--size", "8", "--out", run)
     assert result.returncode == 0, result.stderr
     assert len(benchmark(run)) == 8
 
@@ -64,7 +65,8 @@ def test_plan_then_resume_builds(tmp_path: Path, shared_pools: Path) -> None:
     assert planned.returncode == 0, planned.stderr
     plan_md = (run / "plan" / "plan.md").read_text()
     assert "quota" in plan_md and not (run / "benchmark").exists()
-    assert cli("resume", run).returncode == 0
+    resumed = cli_subprocess("resume", run)
+    assert resumed.returncode == 0, resumed.stderr
     assert len(benchmark(run)) == 10
 
 
@@ -74,7 +76,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _one_clear_line(result: subprocess.CompletedProcess[str], expected: str) -> None:
+def _one_clear_line(result: CliResult | subprocess.CompletedProcess[str], expected: str) -> None:
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -89,6 +91,8 @@ def test_bad_input_gives_one_clear_line(tmp_path: Path, shared_pools: Path) -> N
     broken = tmp_path / "broken.json"
     broken.write_text('{"id": "x", "description": ')
     _one_clear_line(cli("build", broken, "--out", tmp_path / "b"), "cannot read query file")
+    _one_clear_line(cli_subprocess("build", broken, "--out", tmp_path / "b2"),
+                    "cannot read query file")
     missing_field = tmp_path / "nofield.json"
     missing_field.write_text('{"id": "x"}')
     _one_clear_line(cli("build", missing_field, "--out", tmp_path / "c"), "description")
@@ -122,9 +126,7 @@ def test_sigkill_mid_execution_resumes_to_the_same_benchmark(tmp_path: Path,
     clean = tmp_path / "clean"
     assert cli("build", *args, "--out", clean).returncode == 0
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([sys.executable, "-m", "benchagent.cli.main", "build",
-                             *map(str, args), "--out", str(killed)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = cli_popen("build", *args, "--out", killed)
     accepted = killed / "samples" / "accepted.jsonl"
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
@@ -140,6 +142,25 @@ def test_sigkill_mid_execution_resumes_to_the_same_benchmark(tmp_path: Path,
     assert benchmark(killed) == benchmark(clean)
     keys = [json.loads(line)["key"] for line in accepted.read_text().splitlines()]
     assert len(keys) == len(set(keys))
+
+
+def test_a_usage_error_names_the_mistake() -> None:
+    wrong = cli("show", "--bogus")
+    assert wrong.returncode == 2 and "Traceback" not in wrong.stderr
+    assert "No such option: --bogus" in wrong.stderr and "unexpected" not in wrong.stderr
+    bare = cli()
+    assert bare.returncode == 2 and "Usage: benchagent" in bare.stdout and not bare.stderr.strip()
+
+
+def test_ctrl_c_says_how_to_continue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(root: Path) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(show.RunStore, "open", interrupted)
+    result = cli("show", tmp_path)
+    assert result.returncode == 130
+    assert result.stderr.strip() == ("interrupted: `benchagent resume RUN_DIR` continues where it"
+                                     " stopped")
 
 
 def test_editing_subtasks_reruns_only_downstream(tmp_path: Path, shared_pools: Path) -> None:

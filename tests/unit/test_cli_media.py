@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import wave
 from collections import Counter
@@ -25,14 +23,14 @@ from benchagent.executor.readback import (
     normalize_reading,
 )
 from benchagent.operators.audio import transcribe
-from runcli import benchmark, cli
+from runcli import CliResult, benchmark, cli, cli_popen
 
 LIMITS = ReadbackThresholds()
 Row = dict[str, Any]
 
 
 def _build(run: Path, query: str, *args: str | Path,
-           env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+           env: dict[str, str] | None = None) -> CliResult:
     result = cli("build", SHARED_QUERIES / query, *args, "--out", run, env=env)
     assert result.returncode == 0, result.stderr
     return result
@@ -104,6 +102,7 @@ def test_spoken_build_has_clips_that_say_their_text(tmp_path: Path, shared_pools
     result = _build(run, "spoken_commonsense.json", "--pool", shared_pools / "bigbench",
                     "--size", "6")
     samples = _target_or_shortfall(run, result.stdout, 6)
+    assert samples, "the build accepted no sample"
     reasons = _rejection_reasons(run)
     _fresh_cache(monkeypatch, tmp_path)
     wers = []
@@ -226,9 +225,7 @@ def _kill_after_first_accepted(args: list[str | Path], run: Path,
                                env: dict[str, str]) -> tuple[list[Row], list[int]]:
     """Start the build, SIGKILL it once a sample is accepted; the accepted rows at that moment
     and the processes (CPU workers) the build had started."""
-    proc = subprocess.Popen([sys.executable, "-m", "benchagent.cli.main", "build",
-                             *map(str, args), "--out", str(run)], env={**os.environ, **env},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = cli_popen("build", *args, "--out", run, env=env)
     accepted = run / "samples" / "accepted.jsonl"
     deadline = time.time() + 150
     while time.time() < deadline and proc.poll() is None:

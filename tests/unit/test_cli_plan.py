@@ -74,7 +74,7 @@ def test_ablations_switch_single_agents(tmp_path: Path, shared_pools: Path) -> N
     subtasks = json.loads((run / "plan" / "subtasks.json").read_text())
     assert len(subtasks) == 1 and subtasks[0]["name"] == "causal_reasoning"
     groundings = json.loads((run / "plan" / "groundings.json").read_text())
-    assert all("ablation" in g["reason"] for g in groundings)
+    assert groundings and all("ablation" in g["reason"] for g in groundings)
     wrong = cli("plan", "x", "--ablate", "everything", "--out", tmp_path / "bad")
     assert wrong.returncode != 0 and "unknown --ablate everything" in wrong.stderr
 

@@ -5,12 +5,18 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Sequence
 
 import typer
 
 from benchagent.cli import build, models_cmd, pool_cmd, show, tools_cmd
 from benchagent.cli.common import err
 from benchagent.errors import BenchagentError
+
+try:  # recent Typer carries its own copy of click, with its own exception classes
+    from typer._click.exceptions import ClickException
+except ImportError:
+    from click import ClickException  # type: ignore[assignment]
 
 app = typer.Typer(help="Build verified evaluation benchmarks from a plain-language request.",
                   no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
@@ -23,32 +29,41 @@ app.command()(tools_cmd.tools)
 app.add_typer(pool_cmd.app, name="pool")
 
 
-def run() -> None:
-    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+# Typer turns a KeyboardInterrupt inside a command into this exit code.
+INTERRUPTED = 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line `argv` (default: the process's arguments) and return its exit code;
+    every error is one line on stderr (BENCHAGENT_DEBUG=1 raises it instead)."""
     debug = bool(os.environ.get("BENCHAGENT_DEBUG"))
     try:
-        app(standalone_mode=False)
+        code = app(args=argv, prog_name="benchagent", standalone_mode=False)
     except BenchagentError as exc:
         if debug:
             raise
         err.print(f"[red]error:[/] {exc}", soft_wrap=True)
-        sys.exit(1)
+        return 1
     except KeyboardInterrupt:
-        err.print("interrupted: `benchagent resume RUN_DIR` continues where it stopped")
-        sys.exit(130)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+        code = INTERRUPTED
+    except ClickException as exc:
+        exc.show()  # a usage error with its usage line, or the help when no command is given
+        return exc.exit_code
     except Exception as exc:
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
         if debug:
             raise
         err.print(f"[red]error:[/] unexpected {type(exc).__name__}: {exc} "
                   f"(set BENCHAGENT_DEBUG=1 for the traceback)", soft_wrap=True)
-        sys.exit(1)
+        return 1
+    if code == INTERRUPTED:
+        err.print("interrupted: `benchagent resume RUN_DIR` continues where it stopped")
+    return code if isinstance(code, int) else 0
+
+
+def run() -> None:
+    """The `benchagent` console script."""
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    sys.exit(main())
 
 
 if __name__ == "__main__":

@@ -6,11 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from benchagent.cli.common import out, parse_roles
-from benchagent.config import ROLES, load_settings
-from benchagent.models import CompletionRequest, ModelClient, make_provider
+from benchagent.cli.common import parse_roles
+from benchagent.cli.listing import JsonOpt, listing_table, print_json, print_table
+from benchagent.config import ROLES, Settings, load_settings
+from benchagent.models import CompletionRequest, ModelClient, ModelConfig, make_provider
 from benchagent.trace import Trace
 
 
@@ -21,27 +21,42 @@ def models(
     config: Annotated[Path | None, typer.Option("--config")] = None,
     check: Annotated[bool, typer.Option("--check", help="Send each model a tiny request.")]
     = False,
+    as_json: JsonOpt = False,
 ) -> None:
     """List the model bound to each role (rules = no model)."""
     settings = load_settings(config, {"model": model, "roles": parse_roles(role),
                                       "base_url": base_url})
-    table = Table()
-    for col in ("role", "model", "endpoint") + (("check",) if check else ()):
-        table.add_column(col)
-    checked: dict[str, str] = {}
+    rows = _bindings(settings, check)
+    if as_json:
+        print_json(rows)
+        return
+    table = listing_table("role", "model", "endpoint", *(("check",) if check else ()))
+    for r in rows:
+        table.add_row(r["role"], r["model"], r["endpoint"] or "-",
+                      *([r["check"] or "-"] if check else []))
+    print_table(table)
+
+
+def _bindings(settings: Settings, check: bool) -> list[dict[str, str | None]]:
+    """Per role: the model's label ("rules" without one), its endpoint and, with `check`, how
+    it answered a tiny request (asked once per distinct model)."""
+    rows: list[dict[str, str | None]] = []
+    answers: dict[str, str] = {}
     for r in ROLES:
         cfg = settings.model_for(r)
-        if cfg is None:
-            table.add_row(r, "rules", "-", *(["-"] if check else []))
-            continue
-        row = [r, cfg.label, cfg.base_url or "-"]
+        row: dict[str, str | None] = {"role": r, "model": cfg.label if cfg else "rules",
+                                      "endpoint": cfg.base_url if cfg else None}
         if check:
-            key = cfg.model_dump_json()
-            if key not in checked:
-                client = ModelClient(make_provider(cfg), cfg, Trace())
-                reply = client.complete(CompletionRequest(
-                    messages=[{"role": "user", "content": "Say OK."}], max_tokens=4), r)
-                checked[key] = f"ok ({reply.text.strip()[:20]!r})"
-            row.append(checked[key])
-        table.add_row(*row)
-    out.print(table)
+            row["check"] = _check(cfg, r, answers) if cfg else None
+        rows.append(row)
+    return rows
+
+
+def _check(cfg: ModelConfig, role: str, answers: dict[str, str]) -> str:
+    key = cfg.model_dump_json()
+    if key not in answers:
+        client = ModelClient(make_provider(cfg), cfg, Trace())
+        reply = client.complete(CompletionRequest(
+            messages=[{"role": "user", "content": "Say OK."}], max_tokens=4), role)
+        answers[key] = f"ok ({reply.text.strip()[:20]!r})"
+    return answers[key]

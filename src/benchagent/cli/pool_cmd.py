@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from benchagent.cli.common import UserError, err, out
+from benchagent.cli.listing import JsonOpt, listing_table, print_json, print_table
 from benchagent.paths import cache_dir
 from benchagent.pool import Pool
 from benchagent.records import AnswerType, DatasetCard, Modality
@@ -82,16 +82,25 @@ def index(paths: Annotated[list[Path], typer.Argument(help="Pool folders or data
             out.print(f"  ... and {len(pool.warnings) - 10} more (--verbose lists them all)")
 
 
+def _listed(card: DatasetCard) -> dict[str, Any]:
+    return {"id": card.id, "name": card.name, "format": card.format,
+            "inputs": [m.value for m in card.modalities_in],
+            "answer_type": card.answer_type.value, "size": card.size, "language": card.language}
+
+
 @app.command("ls")
-def ls(pool: PoolOpt = None) -> None:
+def ls(pool: PoolOpt = None, as_json: JsonOpt = False) -> None:
     """List the datasets of the pool."""
-    table = Table()
-    for col in ("id", "name", "format", "inputs", "answer type", "size", "lang"):
-        table.add_column(col, justify="right" if col == "size" else "left")
-    for c in sorted(_open(pool).cards, key=lambda c: c.name.lower()):
-        table.add_row(c.id, c.name, c.format, "+".join(m.value for m in c.modalities_in),
-                      c.answer_type.value, str(c.size), c.language)
-    out.print(table)
+    rows = [_listed(c) for c in sorted(_open(pool).cards, key=lambda c: c.name.lower())]
+    if as_json:
+        print_json(rows)
+        return
+    table = listing_table("id", "name", "format", "inputs", "answer type", "size", "lang",
+                          right=("size",))
+    for r in rows:
+        table.add_row(r["id"], r["name"], r["format"], "+".join(r["inputs"]), r["answer_type"],
+                      str(r["size"]), r["language"])
+    print_table(table)
 
 
 @app.command("show")
@@ -114,17 +123,23 @@ def search(text: Annotated[str, typer.Argument(help="What the data should be abo
            modality: Annotated[list[Modality] | None, typer.Option(
                help="Required input modality (repeatable).")] = None,
            answer_type: Annotated[list[AnswerType] | None, typer.Option(
-               help="Allowed answer type (repeatable).")] = None) -> None:
+               help="Allowed answer type (repeatable).")] = None,
+           as_json: JsonOpt = False) -> None:
     """Rank the pool's datasets for a description, with the reason for each score."""
     hits = _open(pool).search(text, k=k, modalities=set(modality) if modality else None,
                               answer_types=set(answer_type) if answer_type else None)
-    if not hits:
+    rows: list[dict[str, Any]] = [{"rank": rank, "score": hit.score, "dataset": hit.card.name,
+                                   "dataset_id": hit.card.id,
+                                   "answer_type": hit.card.answer_type.value, "why": hit.reason}
+                                  for rank, hit in enumerate(hits, 1)]
+    if as_json:
+        print_json(rows)
+    elif rows:
+        table = listing_table("#", "score", "dataset", "answer type", "why")
+        for r in rows:
+            table.add_row(str(r["rank"]), f"{r['score']:.3f}", r["dataset"], r["answer_type"],
+                          r["why"])
+        print_table(table)
+    if not rows:
         err.print("no dataset matches")
         raise typer.Exit(1)
-    table = Table()
-    for col in ("#", "score", "dataset", "answer type", "why"):
-        table.add_column(col)
-    for rank, hit in enumerate(hits, 1):
-        table.add_row(str(rank), f"{hit.score:.3f}", hit.card.name, hit.card.answer_type.value,
-                      hit.reason)
-    out.print(table)

@@ -7,62 +7,72 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from benchagent.cli.common import out, print_shortfall
-from benchagent.store import RunStore, read_jsonl
+from benchagent.cli.listing import JsonOpt, listing_table, print_json, print_table
+from benchagent.stages.paths import ACCEPTED, BENCHMARK, REJECTED
+from benchagent.store import Manifest, RunStore, read_jsonl
+
+Row = dict[str, Any]
 
 
-def _stages(manifest: dict[str, Any]) -> Table:
-    table = Table(title="stages", title_justify="left")
-    for col in ("stage", "status", "finished", "note"):
-        table.add_column(col)
-    for name, info in manifest.get("stages", {}).items():
-        table.add_row(name, info.get("status", "?"), info.get("finished", ""),
-                      info.get("error", ""))
-    return table
+def _stages(manifest: Manifest) -> list[Row]:
+    return [{"stage": name, "status": info.status, "finished": info.finished or "",
+             "note": info.error or ""} for name, info in manifest.stages.items()]
 
 
-def _usage(manifest: dict[str, Any]) -> Table:
-    table = Table(title="model usage", title_justify="left")
-    for col in ("role", "model", "calls", "cache hits", "tokens in", "tokens out", "repairs",
-                "fallbacks", "cost"):
-        table.add_column(col, justify="right" if col not in ("role", "model") else "left")
-    models = manifest.get("models", {})
-    for role, u in manifest.get("usage", {}).items():
-        cost = f"${u['cost_usd']:.4f}" if u.get("cost_usd") is not None else "unknown"
-        table.add_row(role, models.get(role, "?"), str(u["calls"]), str(u["cache_hits"]),
-                      str(u["prompt_tokens"]), str(u["completion_tokens"]), str(u["repairs"]),
-                      str(u["fallbacks"]), cost)
-    return table
+def _usage(manifest: Manifest) -> list[Row]:
+    return [{"role": role, "model": manifest.models.get(role, "?"), **usage.as_dict()}
+            for role, usage in manifest.usage.items()]
 
 
-def _subtasks(store: RunStore) -> Table:
-    table = Table(title="subtasks", title_justify="left")
-    for col in ("subtask", "items", "accepted", "rejected"):
-        table.add_column(col, justify="left" if col == "subtask" else "right")
-    items = Counter(r["subtask"] for r in read_jsonl(store.path("benchmark/benchmark.jsonl")))
-    acc = Counter(r["subtask"] for r in read_jsonl(store.path("samples/accepted.jsonl")))
-    rej = Counter(r["subtask"] for r in read_jsonl(store.path("samples/rejected.jsonl")))
-    for name in store.manifest.subtasks:
-        table.add_row(name, str(items[name]), str(acc[name]), str(rej[name]))
-    return table
+def _subtasks(store: RunStore) -> list[Row]:
+    items = Counter(r["subtask"] for r in read_jsonl(store.path(BENCHMARK)))
+    acc = Counter(r["subtask"] for r in read_jsonl(store.path(ACCEPTED)))
+    rej = Counter(r["subtask"] for r in read_jsonl(store.path(REJECTED)))
+    return [{"subtask": name, "items": items[name], "accepted": acc[name],
+             "rejected": rej[name]} for name in store.manifest.subtasks]
 
 
-def show(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) -> None:
+def _print_tables(stages: list[Row], subtasks: list[Row], usage: list[Row]) -> None:
+    table = listing_table("stage", "status", "finished", "note", title="stages")
+    for s in stages:
+        table.add_row(s["stage"], s["status"], s["finished"], s["note"])
+    print_table(table)
+    if subtasks:
+        table = listing_table("subtask", "items", "accepted", "rejected", title="subtasks",
+                              right=("items", "accepted", "rejected"))
+        for t in subtasks:
+            table.add_row(t["subtask"], str(t["items"]), str(t["accepted"]), str(t["rejected"]))
+        print_table(table)
+    if usage:
+        columns = ("role", "model", "calls", "cache hits", "tokens in", "tokens out", "repairs",
+                   "fallbacks", "cost")
+        table = listing_table(*columns, title="model usage", right=columns[2:])
+        for u in usage:
+            cost = f"${u['cost_usd']:.4f}" if u.get("cost_usd") is not None else "unknown"
+            table.add_row(u["role"], u["model"], str(u["calls"]), str(u["cache_hits"]),
+                          str(u["prompt_tokens"]), str(u["completion_tokens"]),
+                          str(u["repairs"]), str(u["fallbacks"]), cost)
+        print_table(table)
+
+
+def show(run_dir: Annotated[Path, typer.Argument(help="The run directory.")],
+         as_json: JsonOpt = False) -> None:
     """Summarise a run: stages, counts, subtasks, model usage, shortfall."""
     store = RunStore.open(run_dir)
-    m = store.manifest.model_dump(mode="json", exclude_none=True)
-    query = m.get("query", {})
-    out.print(f"[bold]{query.get('id')}[/]: {query.get('description')}")
-    counts = m.get("counts", {})
-    if counts:
-        out.print(f"items: {counts.get('benchmark')} / target {counts.get('target')}  "
-                  f"(candidates accepted {counts.get('accepted_candidates')}, "
-                  f"rejected {counts.get('rejected_candidates')})")
-    out.print(_stages(m))
-    if m.get("subtasks"):
-        out.print(_subtasks(store))
-    if m.get("usage"):
-        out.print(_usage(m))
-    print_shortfall(store.manifest.shortfall)
+    m = store.manifest
+    stages, usage, subtasks = _stages(m), _usage(m), _subtasks(store)
+    if as_json:
+        print_json({"run": str(store.root), "query": m.query.model_dump(mode="json"),
+                    "counts": m.counts.model_dump() if m.counts else {}, "stages": stages,
+                    "subtasks": subtasks, "usage": usage,
+                    "shortfall": [s.model_dump() for s in m.shortfall]})
+        return
+    out.print(f"[bold]{m.query.id}[/]: {m.query.description}")
+    if m.counts:
+        c = m.counts
+        out.print(f"items: {c.benchmark} / target {c.target}  (candidates accepted "
+                  f"{c.accepted_candidates}, rejected {c.rejected_candidates})")
+    _print_tables(stages, subtasks, usage)
+    print_shortfall(m.shortfall)

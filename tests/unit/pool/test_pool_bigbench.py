@@ -62,6 +62,7 @@ def test_correct_option_need_not_be_first(bb_pool: Pool, by_name: Finder) -> Non
 def test_ties_resolved_by_target(bb_pool: Pool, by_name: Finder, bb_root: Path) -> None:
     raw = json.loads((bb_root / "geometric_shapes/task.json").read_text())["examples"]
     samples = bb_pool.samples(by_name(bb_pool, "geometric_shapes"))
+    assert samples
     for s, ex in zip(samples, raw, strict=True):
         assert s.answer == ex["target"]
         winners = [k for k, v in ex["target_scores"].items() if v == 1]

@@ -53,6 +53,7 @@ def test_nli_class_vocabulary_and_placeholder(gb_pool: Pool, by_name: Finder) ->
     assert card.answer_type is AnswerType.short_text
     assert set(card.answer_vocab) == {"entailment", "contradiction", "neutral"}
     assert card.fields[FieldRole.context] == "input.raw_text"
+    assert gb_pool.samples(card.id)
     for s in gb_pool.samples(card.id):
         assert "<<<" not in s.question
         assert s.question.startswith("What is the relationship")
@@ -138,6 +139,7 @@ def test_ethical_and_social_multiple_choice(gb_pool: Pool, by_name: Finder) -> N
     for name in ("Ethical-Reasoning", "Social-Science-Question-Answering"):
         card = gb_pool.card(by_name(gb_pool, name))
         assert card.answer_type is AnswerType.multiple_choice
+        assert gb_pool.samples(card.id), name
         for s in gb_pool.samples(card.id):
             assert s.question and s.answer in s.options
     social = gb_pool.samples(by_name(gb_pool, "Social-Science-Question-Answering"))[0]

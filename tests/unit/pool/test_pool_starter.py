@@ -57,7 +57,7 @@ def test_layout_and_cards(starter_pool: Pool, starter_root: Path) -> None:
 
 def _samples(pool: Pool, by_name: Finder, name: str) -> list[SourceSample]:
     samples = pool.samples(by_name(pool, name))
-    assert len({s.question for s in samples}) == len(samples)
+    assert samples and len({s.question for s in samples}) == len(samples)
     for s in samples:
         if s.options:
             assert len(set(s.options)) == len(s.options) and s.options.count(s.answer) == 1

@@ -72,8 +72,11 @@ def test_nonsense_finds_nothing(shared: Pool) -> None:
 
 
 def test_filters_apply_to_dense_hits(shared: Pool) -> None:
-    hits = shared.search("film suggestions", k=50, modalities={Modality.image})
-    assert all(Modality.image in h.card.modalities_in for h in hits)
+    query = "film suggestions in images"
+    unfiltered = {h.card.name: h for h in shared.search(query, k=50)}
+    assert unfiltered["movie_recommendation"].bm25 == 0  # a text dataset found by dense alone
+    hits = shared.search(query, k=50, modalities={Modality.image})
+    assert hits and all(Modality.image in h.card.modalities_in for h in hits)
     assert "movie_recommendation" not in {h.card.name for h in hits}
     yes_no = shared.search("telling how many items there are", k=50,
                            answer_types={AnswerType.yes_no})

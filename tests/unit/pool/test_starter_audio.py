@@ -33,8 +33,17 @@ from benchagent.records import AnswerType, FieldRole, Modality, SourceSample
 Finder = Callable[[Pool, str], str]
 AUDIO_SPECS = [s for s in MEDIA_SPECS if s.modality is Modality.audio]
 AUDIO_NAMES = [s.name for s in AUDIO_SPECS]
-needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None,
-                                  reason="espeak-ng is not installed (Debian package espeak-ng)")
+
+
+@pytest.fixture
+def espeak() -> None:
+    """A missing espeak-ng fails these tests instead of skipping them."""
+    if shutil.which("espeak-ng") is None:
+        pytest.fail("espeak-ng is not installed: run `bash scripts/system_packages.sh` as root "
+                    "(or `sudo apt-get install espeak-ng`)", pytrace=False)
+
+
+needs_espeak = pytest.mark.usefixtures("espeak")
 
 
 def _with_params(pool: Pool, by_name: Finder,
