@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine for the tests (the system packages, then setup.sh's Python side with
-# the dev tools and test models), then lints, type-checks and runs every test.
+# the dev tools and test models), then lints, type-checks, checks the import contracts and runs
+# every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system_packages.sh
 bash scripts/setup.sh test
 .venv/bin/ruff check src tests scripts benchmarks
 .venv/bin/mypy
+.venv/bin/lint-imports --no-cache  # the layers and no import cycles (pyproject.toml)
 .venv/bin/pytest -q "$@"
