@@ -50,7 +50,7 @@ def _wav(path: Path) -> np.ndarray:
 
 
 def _run(op: str, state: SampleState, ctx: OpContext, **args: Any) -> SampleState:
-    return get_operator(op).fn(state, ctx, args)
+    return get_operator(op).run(state, ctx, args)
 
 
 @pytest.fixture(scope="module")
@@ -91,8 +91,10 @@ def test_tts_of_the_context_keeps_the_question(tmp_path: Path) -> None:
     out = _run("tts", state, _ctx(tmp_path), field="context", voice="espeak:en-gb+f2", rate=1.2)
     assert out.context == "" and out.question.endswith("Who won?")
     assert out.media_text[out.audio[0]] == "The red team won the final."
-    kept = _run("tts", state, _ctx(tmp_path), field="context", voice="auto", replace="false")
+    kept = _run("tts", state, _ctx(tmp_path), field="context", voice="auto", replace=False)
     assert kept.context == state.context and kept.question == state.question
+    with pytest.raises(OperatorError, match=r"^tts: replace must be true or false, not 'false'"):
+        _run("tts", state, _ctx(tmp_path), field="context", replace="false")
 
 
 def test_word_error_rate_normalises_case_punctuation_and_numbers() -> None:
@@ -257,4 +259,5 @@ def test_asr_writes_the_transcript(espeak_clip: tuple[SampleState, OpContext],
 def test_audio_operators_are_described() -> None:
     for name in ("tts", "mix_noise", "concat_dialogue", "asr"):
         info = get_operator(name).describe()
-        assert info["cost_class"] == "cpu" and info["params"] and len(info["description"]) > 60
+        assert info["cost_class"] == "cpu" and info["args"] and len(info["description"]) > 60
+        assert set(info["args_schema"]["properties"]) == {a["name"] for a in info["args"]}

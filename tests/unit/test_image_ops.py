@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from benchagent.operators import OpContext, OperatorError, SampleState, get_operator, image
+from benchagent.operators import OpContext, OperatorError, SampleState, get_operator, image, panels
 from benchagent.operators.fonts import DEFAULT_FONT_ID, STYLES, font_id
 from benchagent.operators.ocr import char_error_rate, ocr_image, tesseract_available
 from benchagent.paths import cache_dir
@@ -34,8 +34,8 @@ def _state(**update: object) -> SampleState:
 
 
 def _render(run: Path, style: str = "document", seed: int = 1, **args: object) -> SampleState:
-    return get_operator("render_text_image").fn(_state(), _ctx(run, seed),
-                                                {"style": style, **args})
+    return get_operator("render_text_image").run(_state(), _ctx(run, seed),
+                                                 {"style": style, **args})
 
 
 def _cer(run: Path, state: SampleState, index: int = -1) -> float:
@@ -71,7 +71,7 @@ def test_default_render_keeps_options_in_text_and_longer_text_grows_the_image(
     short = _render(tmp_path, width=600)
     assert short.question == image.PROMPT and short.options == OPTIONS
     assert "A. " not in short.media_text[short.images[0]]
-    longer = get_operator("render_text_image").fn(
+    longer = get_operator("render_text_image").run(
         _state(context=CONTEXT + "\n" + CONTEXT), _ctx(tmp_path), {"style": "document",
                                                                    "width": 600})
     with Image.open(tmp_path / short.images[0]) as a, Image.open(tmp_path / longer.images[0]) as b:
@@ -90,16 +90,16 @@ def test_replace_false_and_partial_fields(tmp_path: Path) -> None:
 
 def test_long_text_shrinks_the_font_and_huge_text_is_refused(tmp_path: Path) -> None:
     long_state = _state(context=" ".join([CONTEXT] * 30))  # ~6,700 characters
-    out = get_operator("render_text_image").fn(long_state, _ctx(tmp_path),
-                                               {"style": "document"})
+    out = get_operator("render_text_image").run(long_state, _ctx(tmp_path),
+                                                {"style": "document"})
     with Image.open(tmp_path / out.images[0]) as img:
         assert img.height <= 3 * img.width
     huge = _state(context=" ".join([CONTEXT] * 200))
     with pytest.raises(OperatorError, match=r"text too long to render legibly \(\d+ chars\)"):
-        get_operator("render_text_image").fn(huge, _ctx(tmp_path), {"style": "document"})
+        get_operator("render_text_image").run(huge, _ctx(tmp_path), {"style": "document"})
     with pytest.raises(OperatorError, match="cannot draw"):
-        get_operator("render_text_image").fn(_state(question="这是什么?"), _ctx(tmp_path),
-                                             {"style": "document"})
+        get_operator("render_text_image").run(_state(question="这是什么?"), _ctx(tmp_path),
+                                              {"style": "document"})
 
 
 def test_without_system_fonts_pillow_default_font_is_used(tmp_path: Path,
@@ -121,15 +121,15 @@ def test_auto_choices_are_seeded(tmp_path: Path) -> None:
             widths.add(img.width)
     assert widths == {STYLES[s].width for s in STYLES}
     doc = _render(tmp_path)
-    kinds = [get_operator("degrade_image").fn(doc, _ctx(tmp_path, s), {"kind": "auto"}).images
+    kinds = [get_operator("degrade_image").run(doc, _ctx(tmp_path, s), {"kind": "auto"}).images
              for s in (3, 3, 4)]
     assert kinds[0] == kinds[1] != kinds[2]
 
 
 def test_blur_raises_the_error_rate(tmp_path: Path) -> None:
     clean = _render(tmp_path)
-    blurred = get_operator("degrade_image").fn(clean, _ctx(tmp_path),
-                                               {"kind": "blur", "severity": 1.0})
+    blurred = get_operator("degrade_image").run(clean, _ctx(tmp_path),
+                                                {"kind": "blur", "severity": 1.0})
     assert _cer(tmp_path, clean) < 0.02
     assert _cer(tmp_path, blurred) > 0.5
 
@@ -139,8 +139,8 @@ def test_degradations_make_valid_cached_images(tmp_path: Path, kind: str,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     clean = _render(tmp_path)
     original = clean.images[0]
-    out = get_operator("degrade_image").fn(clean, _ctx(tmp_path, 5),
-                                           {"kind": kind, "severity": 0.5})
+    out = get_operator("degrade_image").run(clean, _ctx(tmp_path, 5),
+                                            {"kind": kind, "severity": 0.5})
     new = out.images[0]
     assert new != original and out.degraded == [new] and new.endswith(
         ".jpg" if kind == "jpeg" else ".png")
@@ -158,8 +158,8 @@ def test_degradations_make_valid_cached_images(tmp_path: Path, kind: str,
         raise AssertionError("the cache was not used")
 
     monkeypatch.setitem(image.DEGRADATIONS, kind, fail)
-    again = get_operator("degrade_image").fn(clean, _ctx(tmp_path, 5),
-                                             {"kind": kind, "severity": 0.5})
+    again = get_operator("degrade_image").run(clean, _ctx(tmp_path, 5),
+                                              {"kind": kind, "severity": 0.5})
     assert again.images == [new] and (tmp_path / new).read_bytes() == data
     limit = 0.6 if kind == "occlusion" else 0.1
     assert _cer(tmp_path, out) < limit
@@ -168,12 +168,12 @@ def test_degradations_make_valid_cached_images(tmp_path: Path, kind: str,
 def test_degrade_checks_its_arguments(tmp_path: Path) -> None:
     clean = _render(tmp_path)
     op = get_operator("degrade_image")
-    with pytest.raises(OperatorError, match="severity"):
-        op.fn(clean, _ctx(tmp_path), {"kind": "blur", "severity": 2})
-    with pytest.raises(OperatorError, match="unknown degradation kind"):
-        op.fn(clean, _ctx(tmp_path), {"kind": "sepia"})
+    with pytest.raises(OperatorError, match="severity must be between 0 and 1, not 2"):
+        op.run(clean, _ctx(tmp_path), {"kind": "blur", "severity": 2})
+    with pytest.raises(OperatorError, match=r"kind must be one of auto, blur, .*, not 'sepia'"):
+        op.run(clean, _ctx(tmp_path), {"kind": "sepia"})
     with pytest.raises(OperatorError, match="out of range"):
-        op.fn(clean, _ctx(tmp_path), {"kind": "blur", "index": 3})
+        op.run(clean, _ctx(tmp_path), {"kind": "blur", "index": 3})
 
 
 def test_crop_keeps_text_only_when_it_is_all_still_there(tmp_path: Path) -> None:
@@ -182,11 +182,11 @@ def test_crop_keeps_text_only_when_it_is_all_still_there(tmp_path: Path) -> None
     with Image.open(tmp_path / path) as img:
         width, height = img.size
     op = get_operator("crop")
-    half = op.fn(clean, _ctx(tmp_path), {"region": "top-half"})
+    half = op.run(clean, _ctx(tmp_path), {"region": "top-half"})
     with Image.open(tmp_path / half.images[0]) as img:
         assert img.size == (width, round(height * 0.5))
     assert half.media_text == {}
-    trimmed = op.fn(clean, _ctx(tmp_path), {"box": [0.02, 0.02, 0.98, 0.98]})
+    trimmed = op.run(clean, _ctx(tmp_path), {"box": [0.02, 0.02, 0.98, 0.98]})
     with Image.open(tmp_path / trimmed.images[0]) as img:
         assert img.size == (round(0.98 * width) - round(0.02 * width),
                             round(0.98 * height) - round(0.02 * height))
@@ -194,7 +194,7 @@ def test_crop_keeps_text_only_when_it_is_all_still_there(tmp_path: Path) -> None
     assert _cer(tmp_path, trimmed) < 0.02
     for bad in ({"region": "middle-ish"}, {"box": [0.5, 0, 0.2, 1]}, {}):
         with pytest.raises(OperatorError):
-            op.fn(clean, _ctx(tmp_path), bad)
+            op.run(clean, _ctx(tmp_path), bad)
 
 
 def _ink_pixels(img: Image.Image, box: tuple[int, int, int, int]) -> int:
@@ -208,32 +208,32 @@ def test_compose_with_siblings_makes_labelled_panels(tmp_path: Path) -> None:
                                     images=[str(tmp_path / s.images[0])])
                        for i, s in enumerate(others)]
     ctx = _ctx(tmp_path, siblings=lambda n: sibling_samples[:n])
-    out = get_operator("compose_images").fn(own, ctx, {"with_siblings": 3, "panel": 256,
-                                                       "labels": "letters"})
+    out = get_operator("compose_images").run(own, ctx, {"with_siblings": 3, "panel": 256,
+                                                        "labels": "letters"})
     assert len(out.images) == 1 and out.media_text == {}
     with Image.open(tmp_path / out.images[0]) as img:
-        assert img.size == image.compose_canvas_size(4, 256, "grid") == (12 * 3 + 512,
+        assert img.size == panels.compose_canvas_size(4, 256, "grid") == (12 * 3 + 512,
                                                                         12 * 3 + 2 * 300)
         label_strips = [(12, 12, 268, 56), (280, 12, 536, 56), (12, 312, 268, 356)]
         assert all(_ink_pixels(img, box) > 30 for box in label_strips)
-    row = get_operator("compose_images").fn(own, ctx, {"with_siblings": 1, "panel": 128,
-                                                       "layout": "row"})
+    row = get_operator("compose_images").run(own, ctx, {"with_siblings": 1, "panel": 128,
+                                                        "layout": "row"})
     with Image.open(tmp_path / row.images[0]) as img:
         assert img.size == (2 * 128 + 3 * 12, 128 + 44 + 2 * 12)
     with pytest.raises(OperatorError, match="sibling"):
-        get_operator("compose_images").fn(own, _ctx(tmp_path), {"with_siblings": 2})
+        get_operator("compose_images").run(own, _ctx(tmp_path), {"with_siblings": 2})
 
 
 def test_ocr_operator_reads_into_the_chosen_field(tmp_path: Path) -> None:
     rendered = _render(tmp_path)
     op = get_operator("ocr")
-    into_context = op.fn(rendered, _ctx(tmp_path), {})
+    into_context = op.run(rendered, _ctx(tmp_path), {})
     assert char_error_rate(rendered.media_text[rendered.images[0]], into_context.context) < 0.02
-    into_question = op.fn(rendered, _ctx(tmp_path), {"into": "question", "drop_image": True})
+    into_question = op.run(rendered, _ctx(tmp_path), {"into": "question", "drop_image": True})
     assert "Danube" in into_question.question and into_question.images == []
     assert into_question.media_text == {}
-    appended = op.fn(rendered.model_copy(update={"context": "Intro."}), _ctx(tmp_path),
-                     {"append": True})
+    appended = op.run(rendered.model_copy(update={"context": "Intro."}), _ctx(tmp_path),
+                      {"append": True})
     assert appended.context.startswith("Intro.\n\nBudapest")
 
 
@@ -243,7 +243,7 @@ def test_missing_tesseract_is_a_clear_operator_error(tmp_path: Path,
     monkeypatch.setenv("PATH", str(tmp_path))
     assert not tesseract_available()
     with pytest.raises(OperatorError, match="tesseract-ocr"):
-        get_operator("ocr").fn(rendered, _ctx(tmp_path), {})
+        get_operator("ocr").run(rendered, _ctx(tmp_path), {})
 
 
 def test_non_image_files_are_operator_errors(tmp_path: Path) -> None:
@@ -253,14 +253,14 @@ def test_non_image_files_are_operator_errors(tmp_path: Path) -> None:
     for name, args in (("degrade_image", {"kind": "blur"}), ("crop", {"region": "center"}),
                        ("compose_images", {}), ("ocr", {})):
         with pytest.raises(OperatorError, match=r"not a readable image: notes\.png"):
-            get_operator(name).fn(state, _ctx(tmp_path), args)
+            get_operator(name).run(state, _ctx(tmp_path), args)
     missing = SampleState(question="q", images=[str(tmp_path / "gone.png")])
     with pytest.raises(OperatorError, match=r"cannot read image gone\.png"):
-        get_operator("crop").fn(missing, _ctx(tmp_path), {"region": "center"})
+        get_operator("crop").run(missing, _ctx(tmp_path), {"region": "center"})
 
 
 def test_operators_are_described_for_planners() -> None:
     for name in ("render_text_image", "degrade_image", "crop", "compose_images", "ocr"):
         described = get_operator(name).describe()
-        assert described["cost_class"] == "cpu" and described["params"]
+        assert described["cost_class"] == "cpu" and described["args"]
         assert "image" in described["requires"] or "image" in described["produces"]

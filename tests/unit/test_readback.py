@@ -30,18 +30,18 @@ def _ctx(run_dir: Path, seed: int = 0) -> OpContext:
 
 def _page(run_dir: Path) -> SampleState:
     state = SampleState(question=QUESTION, options=OPTIONS, answer="Danube")
-    return get_operator("render_text_image").fn(
+    return get_operator("render_text_image").run(
         state, _ctx(run_dir), {"style": "document", "fields": ["question", "options"]})
 
 
 def _degraded(run_dir: Path, kind: str, severity: float) -> SampleState:
-    return get_operator("degrade_image").fn(_page(run_dir), _ctx(run_dir),
-                                            {"kind": kind, "severity": severity})
+    return get_operator("degrade_image").run(_page(run_dir), _ctx(run_dir),
+                                             {"kind": kind, "severity": severity})
 
 
 def _clip(run_dir: Path) -> SampleState:
     state = SampleState(question=QUESTION, answer="Danube")
-    return get_operator("tts").fn(state, _ctx(run_dir), {"voice": "piper:joe"})
+    return get_operator("tts").run(state, _ctx(run_dir), {"voice": "piper:joe"})
 
 
 def test_a_clean_rendered_page_reads_back(tmp_path: Path) -> None:
@@ -89,7 +89,7 @@ def test_a_clean_clip_reads_back_and_a_noisy_one_gets_the_loose_threshold(
     [check] = readback_checks(state, tmp_path)
     assert check.check == "asr_readback" and check.passed, check.reason
     assert check.reason == f"WER 0.00 <= 0.40 on {clip}"
-    noisy = get_operator("mix_noise").fn(state, _ctx(tmp_path), {"noise": "pink", "snr_db": 10})
+    noisy = get_operator("mix_noise").run(state, _ctx(tmp_path), {"noise": "pink", "snr_db": 10})
     [check] = readback_checks(noisy, tmp_path)
     assert check.passed and check.reason.endswith(f"<= 0.60 on {noisy.audio[0]} (degraded)")
 

@@ -9,7 +9,14 @@ from typing import Any
 import pytest
 
 from benchagent.models import MockRule, ModelClient
-from benchagent.operators import OpContext, OperatorError, SampleState, get_operator, textgen
+from benchagent.operators import (
+    OpContext,
+    OperatorError,
+    SampleState,
+    get_operator,
+    modelcall,
+    textgen,
+)
 from benchagent.prompts import render
 from benchagent.records import AnswerType, DatasetCard, SourceSample
 
@@ -39,7 +46,7 @@ def _ctx(tmp_path: Path, client: ModelClient | None, seed: int = 3,
 
 
 def _run(name: str, state: SampleState, ctx: OpContext, **args: Any) -> SampleState:
-    return get_operator(name).fn(state, ctx, args)
+    return get_operator(name).run(state, ctx, args)
 
 
 def _outcomes(client: ModelClient) -> list[str]:
@@ -406,7 +413,8 @@ def test_registration() -> None:
         assert op.calls_model and op.cost_class == "model"
     for name in ("compose_items", "to_multiple_choice"):
         assert not get_operator(name).calls_model and get_operator(name).cost_class == "cheap"
-    assert "executor model" in get_operator("to_multiple_choice").params["distractors"]
+    distractors = get_operator("to_multiple_choice").describe()["args_schema"]["properties"]
+    assert "executor model" in distractors["distractors"]["description"]
 
 
 def test_every_prompt_template_renders_from_an_operator(tmp_path: Path, mock_client: Any,
@@ -417,7 +425,7 @@ def test_every_prompt_template_renders_from_an_operator(tmp_path: Path, mock_cli
         rendered[name] = render(name, **values)
         return rendered[name]
 
-    monkeypatch.setattr(textgen, "render", recording)
+    monkeypatch.setattr(modelcall, "render", recording)
     client = mock_client(MockRule(REWRITE, {"question": "Name France's capital."}),
                          MockRule(DISTRACT, {"distractors": ["Lyon", "Nice", "Metz"]}),
                          MockRule(CONTEXT, _built()), MockRule(DIALOGUE, {"turns": TURNS}),
@@ -438,14 +446,14 @@ def test_every_prompt_template_renders_from_an_operator(tmp_path: Path, mock_cli
 
 def test_long_contexts_are_clipped_with_a_marker(tmp_path: Path, mock_client: Any) -> None:
     long = " ".join(f"word{i}" for i in range(3000))
-    clipped = textgen.clip(long, 1000)
+    clipped = modelcall.clip(long, 1000)
     assert len(clipped) <= 1000 and clipped.endswith("characters cut]")
     assert long.startswith(clipped.split(" [… ")[0])
-    assert textgen.clip("short", 1000) == "short"
+    assert modelcall.clip("short", 1000) == "short"
     client = mock_client(MockRule(REWRITE, {"question": "Name France's capital."}))
     _run("rewrite_question", CAPITAL.model_copy(update={"context": long}), _ctx(tmp_path, client))
     prompt = client.provider.calls[0].messages[0]["content"]
-    assert len(prompt) < textgen.CONTEXT_BUDGET + 1500 and "characters cut]" in prompt
+    assert len(prompt) < modelcall.CONTEXT_BUDGET + 1500 and "characters cut]" in prompt
     state = APPLES.model_copy(update={"context": long * 2})
     with pytest.raises(OperatorError, match="too long for one prompt"):
         _run("synthesize_dialogue", state, _ctx(tmp_path, client))

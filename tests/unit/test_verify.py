@@ -173,7 +173,7 @@ def test_full_layers_on_a_real_page(tmp_path: Path, mock_client) -> None:  # typ
     ctx = OpContext(source=SourceSample(dataset_id="d", source_id="1"),
                     card=DatasetCard(id="d", name="D", format="jsonl", source="x"),
                     answer_space=[], rng=random.Random(0), run_dir=tmp_path)
-    state = get_operator("render_text_image").fn(
+    state = get_operator("render_text_image").run(
         SampleState(question="Which city is the capital of France?", options=["Paris", "Rome"],
                     answer="Paris"), ctx, {"style": "document"})
     sample = _sample(question=state.question, options=state.options,

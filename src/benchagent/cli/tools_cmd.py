@@ -17,13 +17,17 @@ def _detail(d: dict[str, Any]) -> None:
     out.print(f"  requires: {', '.join(d['requires']) or '-'}; produces: "
               f"{', '.join(d['produces']) or '-'}; calls a model: "
               f"{'yes' if d['calls_model'] else 'no'}; cost: {d['cost_class']}")
-    for name, kind in d["params"].items():
-        out.print(f"  {name}: {kind}", soft_wrap=True)
+    traits = d["traits"]
+    out.print(f"  lossy: {traits['lossy']:g}; optional: {'yes' if traits['optional'] else 'no'}; "
+              f"varied per sample: {'yes' if traits['varied'] else 'no'}")
+    for arg in d["args"]:
+        kind = ", ".join(p for p in (arg["type"], f"default {arg['default']}", arg["range"]) if p)
+        out.print(f"  {arg['name']} ({kind}): {arg['description']}", soft_wrap=True)
 
 
 def tools(name: Annotated[str | None, typer.Argument(help="One operator, in full.")] = None,
           as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
-    """List the operators: what each requires and produces, its parameters and cost."""
+    """List the operators: what each requires and produces, its arguments and cost."""
     described = [op.describe() for op in sorted(REGISTRY.values(), key=lambda o: o.name)]
     if name is not None:
         described = [d for d in described if d["name"] == name]
@@ -36,11 +40,12 @@ def tools(name: Annotated[str | None, typer.Argument(help="One operator, in full
         _detail(described[0])
         return
     table = Table()
-    for col in ("operator", "requires", "produces", "params", "model", "cost"):
+    for col in ("operator", "requires", "produces", "args", "model", "cost"):
         table.add_column(col, overflow="fold")
     for d in described:
         table.add_row(d["name"], ", ".join(d["requires"]) or "-", ", ".join(d["produces"]) or "-",
-                      ", ".join(d["params"]) or "-", "yes" if d["calls_model"] else "no",
+                      ", ".join(a["name"] for a in d["args"]) or "-",
+                      "yes" if d["calls_model"] else "no",
                       d["cost_class"])
     out.print(table)
-    out.print("`benchagent tools NAME` describes one operator and its parameters.")
+    out.print("`benchagent tools NAME` describes one operator and its arguments.")

@@ -14,15 +14,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from benchagent.models import ModelClient, ask_or_fallback
-from benchagent.operators import REGISTRY, SampleState
+from benchagent.operators import REGISTRY, Operator, SampleState, arg_problems
+from benchagent.operators.args import arg_summaries
 from benchagent.prompts import render
 from benchagent.records import PlanStep, Subtask
 
 SamplePolicy = Literal["model", "rules", "off"]
-# Operators whose arguments are worth choosing per sample; the others run as planned.
-ADAPTABLE = {"render_text_image", "degrade_image", "crop", "tts", "mix_noise",
-             "rewrite_question", "build_context", "synthesize_dialogue", "transform_reasoning",
-             "compose_items"}
 
 
 class StepArgs(BaseModel):
@@ -36,28 +33,35 @@ class SamplePlan(BaseModel):
 
 
 def adaptable(plan: list[PlanStep]) -> bool:
-    return any(s.operator in ADAPTABLE for s in plan)
+    """Whether any step's arguments are worth choosing per sample (its `adaptable` trait)."""
+    return any(s.operator in REGISTRY and REGISTRY[s.operator].traits.adaptable for s in plan)
 
 
-_OPTIONAL = {"degrade_image", "mix_noise"}  # "some of them degraded": a per-sample choice
+def _skipped(step: PlanStep, rng: random.Random) -> bool:
+    """An optional step ("some of them degraded") is left out of about a third of the items."""
+    op = REGISTRY.get(step.operator)
+    return op is not None and op.traits.optional and rng.random() < 0.34
 
 
-def _rules_args(step: PlanStep, rng: random.Random) -> dict[str, Any]:
-    args = dict(step.args)
-    if step.operator == "degrade_image":
-        base = float(args.get("severity", 0.3))
-        args["severity"] = round(rng.uniform(base * 0.5, min(1.0, base * 1.5)), 2)
-    elif step.operator == "mix_noise":
-        base = float(args.get("snr_db", 10))
-        args["snr_db"] = round(rng.uniform(base - 5, base + 10))
-    return args
+def _varied(step: PlanStep, rng: random.Random) -> PlanStep:
+    """The step with the arguments its operator's `vary` draws (those it set that the plan did
+    not, or set to a new value); the others keep their planned form. A step whose arguments do
+    not validate is left for the executor to reject."""
+    op: Operator[Any] | None = REGISTRY.get(step.operator)
+    if op is None or op.vary is None or arg_problems(op.args, step.args):
+        return step
+    planned = op.args.model_validate(step.args)
+    varied = op.vary(planned, rng)
+    added = varied.model_fields_set - planned.model_fields_set
+    changed = {name: getattr(varied, name) for name in op.args.model_fields
+               if name in added or getattr(varied, name) is not getattr(planned, name)}
+    return PlanStep(operator=step.operator, args={**step.args, **changed})
 
 
 def rules_plan(plan: list[PlanStep], rng: random.Random) -> list[PlanStep]:
     """Per-sample variety where the plan leaves it open: about a third of the items skip the
     optional degradation, the rest get a severity or SNR drawn around the planned one."""
-    return [PlanStep(operator=s.operator, args=_rules_args(s, rng)) for s in plan
-            if not (s.operator in _OPTIONAL and rng.random() < 0.34)]
+    return [_varied(s, rng) for s in plan if not _skipped(s, rng)]
 
 
 def _check(plan: list[PlanStep]) -> Any:
@@ -65,19 +69,32 @@ def _check(plan: list[PlanStep]) -> Any:
         for item in out.steps:
             if item.step > len(plan):
                 raise ValueError(f"step {item.step} does not exist: the plan has {len(plan)}")
-            op = REGISTRY[plan[item.step - 1].operator]
-            unknown = sorted(set(item.args) - set(op.params))
+            step = plan[item.step - 1]
+            op = REGISTRY[step.operator]
+            takes = list(op.args.model_fields)
+            unknown = sorted(set(item.args) - set(takes))
             if unknown:
                 raise ValueError(f"step {item.step} ({op.name}) takes no argument "
-                                 f"{', '.join(unknown)}; it takes {', '.join(op.params) or 'none'}")
+                                 f"{', '.join(unknown)}; it takes {', '.join(takes) or 'none'}")
+            wrong = [reason for name, reason in arg_problems(op.args, {**step.args, **item.args})
+                     if name in item.args]
+            if wrong:
+                raise ValueError(f"step {item.step} ({op.name}): {'; '.join(wrong)}")
     return check
+
+
+def _arg_text(summary: dict[str, str]) -> str:
+    parts = [summary["type"], f"default {summary['default']}", summary["range"]]
+    return ", ".join(p for p in parts if p)
 
 
 def model_plan(client: ModelClient, plan: list[PlanStep], state: SampleState, subtask: Subtask,
                seed: int) -> list[PlanStep]:
     """Raises StructuredOutputError when the model's arguments stay invalid."""
     prompt = render("sample_plan.j2", subtask=subtask, state=state, plan=plan,
-                    params={s.operator: REGISTRY[s.operator].params for s in plan})
+                    params={s.operator: {a["name"]: _arg_text(a)
+                                         for a in arg_summaries(REGISTRY[s.operator].args)}
+                            for s in plan})
     out = client.generate([{"role": "user", "content": prompt}], SamplePlan, role="executor",
                           check=_check(plan), seed=seed, max_tokens=300)
     chosen = {item.step: item.args for item in out.steps}

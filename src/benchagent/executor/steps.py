@@ -13,9 +13,8 @@ import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
 
-from benchagent.operators import OpContext, OperatorError, SampleState, get_operator
+from benchagent.operators import OpContext, OperatorArgs, OperatorError, SampleState, get_operator
 from benchagent.records import PlanStep, SourceSample
 
 _pool: ProcessPoolExecutor | None = None
@@ -90,19 +89,22 @@ class _Siblings:
         return list(self.samples[max(len(self.samples) - n, 0):]) if n > 0 else []
 
 
-def _apply(name: str, state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleState:
+def _apply(name: str, state: SampleState, ctx: OpContext, args: OperatorArgs) -> SampleState:
     return get_operator(name).fn(state, ctx, args)
 
 
 def run_op(step: PlanStep, state: SampleState, ctx: OpContext) -> SampleState:
+    """The operator on `state`, with the step's arguments validated against its model first
+    (wrong ones raise OperatorError naming them)."""
     op = get_operator(step.operator)
+    args = op.parse_args(step.args)
     pool = _get_pool() if op.cost_class == "cpu" else None
     if pool is None:
-        return op.fn(state, ctx, step.args)
+        return op.fn(state, ctx, args)
     siblings = _Siblings(tuple(ctx.siblings(SIBLINGS_SHIPPED))) if ctx.siblings else None
     portable = dataclasses.replace(ctx, model=None, siblings=siblings)
     try:
-        return pool.submit(_apply, op.name, state, portable, step.args).result()
+        return pool.submit(_apply, op.name, state, portable, args).result()
     except BrokenProcessPool as exc:
         _discard(pool)
         raise OperatorError(f"{op.name}: the worker process died ({exc})") from exc

@@ -10,13 +10,22 @@ speech.py and are re-exported here.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import AfterValidator, Field
 
 from benchagent.operators import audio_noise
+from benchagent.operators.args import OperatorArgs
 from benchagent.operators.media import store_bytes
-from benchagent.operators.registry import OpContext, Operator, OperatorError, SampleState, register
+from benchagent.operators.registry import (
+    OpContext,
+    Operator,
+    OperatorError,
+    SampleState,
+    Traits,
+    register,
+)
 from benchagent.operators.speech import (
     SAMPLE_RATE,
     available_voices,
@@ -34,23 +43,23 @@ MAX_CHARS = 4000  # about five minutes of speech
 SPOKEN_QUESTION = "Answer the question you hear."
 SPOKEN_QUESTION_MC = "Listen to the question and choose the correct option."
 _SPEAKER = re.compile(r"^\s*([^:\n]{1,40}?)\s*:\s*(.+)$", re.DOTALL)
+_VOICE = re.compile(r"^(auto|espeak:[A-Za-z0-9_+-]{1,40}|piper:[A-Za-z0-9_-]{1,40})$")
 
 
-def _rate(args: dict[str, Any]) -> float:
-    try:
-        rate = float(args.get("rate", 1.0))
-    except (TypeError, ValueError):
-        raise OperatorError(f"rate must be a number, not {args.get('rate')!r}") from None
-    if not 0.5 <= rate <= 2.0:
-        raise OperatorError(f"rate {rate} is out of range (0.5 to 2.0)")
-    return rate
+def _voice_name(voice: str) -> str:
+    if not _VOICE.match(voice):
+        raise ValueError(f"must be auto, espeak:<voice> or piper:<name>, not {voice!r}")
+    return voice
 
 
-def _flag(args: dict[str, Any], name: str, default: bool) -> bool:
-    value = args.get(name, default)
-    if isinstance(value, str):
-        return value.strip().lower() not in ("false", "no", "0", "off", "")
-    return bool(value)
+class TtsArgs(OperatorArgs):
+    field: Literal["question", "context"] = Field("question", description="the text to speak")
+    voice: Annotated[str, AfterValidator(_voice_name)] = Field(
+        "auto", description="espeak:<voice> (espeak-ng, e.g. espeak:en-us, espeak:en-gb+f2), "
+                            "piper:joe (neural, more natural), or auto: a seeded choice among "
+                            "the voices available")
+    rate: float = Field(1.0, ge=0.5, le=2.0, description="speed factor")
+    replace: bool = Field(True, description="remove the spoken text from the text fields")
 
 
 def pick_voice(voice: str, ctx: OpContext) -> str:
@@ -64,22 +73,18 @@ def pick_voice(voice: str, ctx: OpContext) -> str:
     return ctx.rng.choice(voices)
 
 
-def tts(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleState:
-    field = str(args.get("field", "question"))
-    if field not in ("question", "context"):
-        raise OperatorError(f"tts speaks the question or the context, not {field!r}")
+def tts(state: SampleState, ctx: OpContext, args: TtsArgs) -> SampleState:
+    field = args.field
     text = " ".join(str(getattr(state, field)).split())
     if not text:
         raise OperatorError(f"tts: the sample has no {field} to speak")
     if len(text) > MAX_CHARS:
         raise OperatorError(f"tts: the {field} is too long to speak ({len(text)} characters, "
                             f"at most {MAX_CHARS})")
-    rate = _rate(args)
-    clip = store_bytes(speak(text, pick_voice(str(args.get("voice", "auto")), ctx), rate),
-                       ".wav", ctx.run_dir)
+    clip = store_bytes(speak(text, pick_voice(args.voice, ctx), args.rate), ".wav", ctx.run_dir)
     update: dict[str, Any] = {"audio": [*state.audio, clip],
                               "media_text": {**state.media_text, clip: text}}
-    if _flag(args, "replace", True):
+    if args.replace:
         if field == "question":
             update["question"] = SPOKEN_QUESTION_MC if state.options else SPOKEN_QUESTION
         else:
@@ -117,16 +122,16 @@ def assign_voices(speakers: list[str], ctx: OpContext) -> dict[str, tuple[str, f
     return {s: (order[i % len(order)], rates[i // len(order)]) for i, s in enumerate(speakers)}
 
 
-def concat_dialogue(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleState:
+class DialogueAudioArgs(OperatorArgs):
+    pause_s: float = Field(0.4, ge=0.0, le=5.0, description="seconds of silence between turns")
+    replace: bool = Field(True, description="remove the text dialogue")
+
+
+def concat_dialogue(state: SampleState, ctx: OpContext, args: DialogueAudioArgs) -> SampleState:
     turns = parse_turns(state.dialog)
     if not turns:
         raise OperatorError("concat_dialogue: the dialogue has no turns")
-    try:
-        pause_s = float(args.get("pause_s", 0.4))
-    except (TypeError, ValueError):
-        raise OperatorError(f"pause_s must be a number, not {args.get('pause_s')!r}") from None
-    if not 0 <= pause_s <= 5:
-        raise OperatorError(f"pause_s {pause_s} is out of range (0 to 5 seconds)")
+    pause_s = args.pause_s
     speakers = list(dict.fromkeys(speaker for speaker, _ in turns))
     voices = assign_voices(speakers, ctx)
     pause = np.zeros(round(pause_s * SAMPLE_RATE), dtype="<i2")
@@ -139,15 +144,20 @@ def concat_dialogue(state: SampleState, ctx: OpContext, args: dict[str, Any]) ->
     spoken = "\n".join(text for _, text in turns)
     update: dict[str, Any] = {"audio": [*state.audio, clip],
                               "media_text": {**state.media_text, clip: spoken}}
-    if _flag(args, "replace", True):
+    if args.replace:
         update["dialog"] = []
     return state.model_copy(update=update)
 
 
-def asr(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleState:
-    into = str(args.get("into", "context"))
-    if into not in ("question", "context"):
-        raise OperatorError(f"asr writes into the question or the context, not {into!r}")
+class AsrArgs(OperatorArgs):
+    into: Literal["context", "question"] = Field(
+        "context", description="where the transcript goes: appended to the context, or "
+                               "replacing the question")
+    keep_audio: bool = Field(False, description="keep the clips after transcribing")
+
+
+def asr(state: SampleState, ctx: OpContext, args: AsrArgs) -> SampleState:
+    into = args.into
     texts = [transcribe(ctx.resolve(path)) for path in state.audio]
     if not any(texts):
         raise OperatorError("asr: no speech was recognized in the audio")
@@ -157,15 +167,12 @@ def asr(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleState
         update["question"] = transcript
     else:
         update["context"] = f"{state.context}\n\n{transcript}" if state.context else transcript
-    if not _flag(args, "keep_audio", False):
+    if not args.keep_audio:
         update.update(audio=[], degraded=[p for p in state.degraded if p not in state.audio],
                       media_text={p: t for p, t in state.media_text.items()
                                   if p not in state.audio})
     return state.model_copy(update=update)
 
-
-_VOICE_PARAM = ("espeak:<voice> (espeak-ng, e.g. espeak:en-us, espeak:en-gb+f2) | piper:joe "
-                "(neural, more natural) | auto (default: seeded choice among available voices)")
 
 register(Operator(
     name="tts",
@@ -174,10 +181,7 @@ register(Operator(
                 "question becomes a short prompt such as 'Answer the question you hear.' (options "
                 "stay as text), so the model must listen to answer.",
     requires=frozenset({FieldRole.question}), produces=frozenset({FieldRole.audio}), fn=tts,
-    params={"field": "question | context (default question): the text to speak",
-            "voice": _VOICE_PARAM, "rate": "float speed factor, 0.5 to 2.0 (default 1.0)",
-            "replace": "bool (default true): remove the spoken text from the text fields"},
-    cost_class="cpu",
+    args=TtsArgs, traits=Traits(adaptable=True), cost_class="cpu",
 ))
 register(Operator(
     name="concat_dialogue",
@@ -185,10 +189,7 @@ register(Operator(
                 "each speaker gets a distinct synthetic voice, turns are separated by pauses. "
                 "With replace=true the text dialogue is removed, so the model must listen.",
     requires=frozenset({FieldRole.dialog}), produces=frozenset({FieldRole.audio}),
-    fn=concat_dialogue,
-    params={"pause_s": "float seconds of silence between turns, 0 to 5 (default 0.4)",
-            "replace": "bool (default true): remove the text dialogue"},
-    cost_class="cpu",
+    fn=concat_dialogue, args=DialogueAudioArgs, cost_class="cpu",
 ))
 register(Operator(
     name="asr",
@@ -197,7 +198,5 @@ register(Operator(
                 "turns an audio item into a text item. Transcripts of synthetic speech are "
                 "usually close but not exact (numbers may come out as digits).",
     requires=frozenset({FieldRole.audio}), produces=frozenset({FieldRole.context}), fn=asr,
-    params={"into": "context | question (default context): where the transcript goes",
-            "keep_audio": "bool (default false): keep the clips after transcribing"},
-    cost_class="cpu",
+    args=AsrArgs, traits=Traits(lossy=0.15), cost_class="cpu",
 ))

@@ -5,13 +5,22 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Any
+from typing import Literal
 
 import numpy as np
+from pydantic import Field
 
+from benchagent.operators.args import OperatorArgs
 from benchagent.operators.cache import cache_key, cached_bytes, file_digest
 from benchagent.operators.media import store_bytes
-from benchagent.operators.registry import OpContext, Operator, OperatorError, SampleState, register
+from benchagent.operators.registry import (
+    OpContext,
+    Operator,
+    OperatorError,
+    SampleState,
+    Traits,
+    register,
+)
 from benchagent.operators.speech import (
     SAMPLE_RATE,
     available_voices,
@@ -117,16 +126,22 @@ def _noisy_clip(path: str, ctx: OpContext, kind: str, snr_db: float, seed: int) 
     return store_bytes(cached_bytes("mix_noise", key, produce), ".wav", ctx.run_dir)
 
 
-def mix_noise(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleState:
-    try:
-        snr_db = float(args.get("snr_db", 10))
-    except (TypeError, ValueError):
-        raise OperatorError(f"snr_db must be a number, not {args.get('snr_db')!r}") from None
-    if not -20 <= snr_db <= 60:
-        raise OperatorError(f"snr_db {snr_db} is out of range (-20 to 60 dB)")
-    kind = str(args.get("noise", "auto"))
-    if kind == "auto":
-        kind = ctx.rng.choice(NOISE_KINDS)
+class NoiseArgs(OperatorArgs):
+    snr_db: float = Field(10.0, ge=-20.0, le=60.0, description="signal-to-noise ratio in dB; "
+                                                               "lower is harder to follow")
+    noise: Literal["white", "pink", "babble", "auto"] = Field(
+        "auto", description="the kind of noise; auto: seeded")
+
+
+def vary_snr(args: NoiseArgs, rng: random.Random) -> NoiseArgs:
+    """An SNR drawn around the planned one, in whole dB."""
+    return args.model_copy(update={"snr_db": round(rng.uniform(args.snr_db - 5,
+                                                                args.snr_db + 10))})
+
+
+def mix_noise(state: SampleState, ctx: OpContext, args: NoiseArgs) -> SampleState:
+    snr_db = float(args.snr_db)
+    kind = ctx.rng.choice(NOISE_KINDS) if args.noise == "auto" else args.noise
     audio, media_text, degraded = [], dict(state.media_text), list(state.degraded)
     for path in state.audio:
         new = _noisy_clip(path, ctx, kind, snr_db, ctx.rng.getrandbits(32))
@@ -144,8 +159,6 @@ register(Operator(
                 "(white, pink 1/f, or babble: several synthetic voices talking at once). The "
                 "noisy clips replace the clean ones and are marked as degraded; lower snr_db "
                 "makes the speech harder to follow (0 dB: noise as loud as the speech).",
-    requires=frozenset({FieldRole.audio}), produces=frozenset(), fn=mix_noise,
-    params={"snr_db": "float, signal-to-noise ratio in dB, -20 to 60 (default 10)",
-            "noise": "white | pink | babble | auto (default auto: seeded choice)"},
-    cost_class="cpu",
+    requires=frozenset({FieldRole.audio}), produces=frozenset(), fn=mix_noise, args=NoiseArgs,
+    traits=Traits(lossy=0.1, optional=True, adaptable=True), vary=vary_snr, cost_class="cpu",
 ))

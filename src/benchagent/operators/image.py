@@ -1,5 +1,5 @@
-"""Image operators: render text to images, degrade, crop and compose them (Pillow); OCR is in
-ocr.py.
+"""Image operators: render text to images, degrade and crop them (Pillow); composing images
+is in panels.py, OCR in ocr.py.
 
 Every operator here is deterministic given its arguments and the draws it makes from ctx.rng,
 so outputs are cached on disk by content hash (operators/cache.py).
@@ -11,11 +11,13 @@ import io
 import math
 import random
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageFilter
+from pydantic import BeforeValidator, Field, model_validator
 
+from benchagent.operators.args import OperatorArgs, Whole, accepts_whole_floats
 from benchagent.operators.cache import cache_key, cached_bytes
 from benchagent.operators.fonts import (
     RGB,
@@ -28,7 +30,14 @@ from benchagent.operators.fonts import (
     missing_glyphs,
 )
 from benchagent.operators.media import store_bytes
-from benchagent.operators.registry import OpContext, Operator, OperatorError, SampleState, register
+from benchagent.operators.registry import (
+    OpContext,
+    Operator,
+    OperatorError,
+    SampleState,
+    Traits,
+    register,
+)
 from benchagent.records import FieldRole
 
 VERSION = "image-ops-1"  # bump when any operator's output for the same input changes
@@ -73,36 +82,33 @@ def encode_image(img: Image.Image, fmt: str = "PNG", quality: int = 90) -> bytes
     return buf.getvalue()
 
 
-def _choice(value: Any, allowed: tuple[str, ...], what: str, ctx: OpContext,
-            aliases: dict[str, str] | None = None) -> str:
-    name = str(value).strip().lower().replace("_", "-")
-    name = (aliases or {}).get(name, name)
-    if name == "auto":
-        return ctx.rng.choice(allowed)
-    if name not in allowed:
-        raise OperatorError(f"unknown {what} {value!r}; use one of: auto, {', '.join(allowed)}")
-    return name
+def named(aliases: dict[str, str] | None = None) -> BeforeValidator:
+    """Choice names read leniently: case, spaces, '_' for '-', and `aliases` of the names."""
+    def canonical(value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        name = value.strip().lower().replace("_", "-")
+        return (aliases or {}).get(name, name)
+    return BeforeValidator(canonical)
 
 
-def image_indices(state: SampleState, args: dict[str, Any]) -> list[int]:
+def seeded(name: str, allowed: tuple[str, ...], ctx: OpContext) -> str:
+    """`name`, or for "auto" a choice among `allowed` drawn from the run's rng."""
+    return ctx.rng.choice(allowed) if name == "auto" else name
+
+
+ImageIndex = Whole | None
+_INDEX = "only this image of the sample (negative counts from the end); default every image"
+
+
+def image_indices(state: SampleState, index: int | None) -> list[int]:
     if not state.images:
         raise OperatorError("the sample has no image")
-    if args.get("index") is None:
+    if index is None:
         return list(range(len(state.images)))
-    index = int(args["index"])
     if not -len(state.images) <= index < len(state.images):
         raise OperatorError(f"image index {index} out of range ({len(state.images)} images)")
     return [index % len(state.images)]
-
-
-def _number(args: dict[str, Any], name: str, default: float, low: float, high: float) -> float:
-    try:
-        value = float(args.get(name, default))
-    except (TypeError, ValueError):
-        raise OperatorError(f"{name} must be a number, got {args.get(name)!r}") from None
-    if not low <= value <= high:
-        raise OperatorError(f"{name} must be between {low:g} and {high:g}, got {value:g}")
-    return value
 
 
 # ---------------------------------------------------------------- render_text_image
@@ -131,23 +137,28 @@ def _blocks(state: SampleState, fields: list[str]) -> list[Block]:
     return blocks
 
 
-def _fields(args: dict[str, Any]) -> list[str]:
-    fields = args.get("fields", ["question", "context"])
-    fields = [fields] if isinstance(fields, str) else list(fields)
-    unknown = [f for f in fields if f not in FIELDS]
-    if unknown or not fields:
-        raise OperatorError(f"fields must be a non-empty list of {', '.join(FIELDS)}; "
-                            f"got {fields!r}")
-    return [str(f) for f in fields]
+def _listed(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
 
 
-def render_text_image(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleState:
-    fields = _fields(args)
-    style_name = _choice(args.get("style", "auto"), tuple(STYLES), "style", ctx, STYLE_ALIASES)
+class RenderArgs(OperatorArgs):
+    fields: Annotated[list[Literal["question", "context", "options"]], BeforeValidator(_listed)] = \
+        Field(["question", "context"], min_length=1, description="the text fields to render")
+    style: Annotated[Literal["auto", "document", "slide", "receipt", "handwriting", "dark"],
+                     named(STYLE_ALIASES)] = Field("auto", description="the look; auto: seeded")
+    width: Annotated[int, Field(ge=240, le=4000), accepts_whole_floats] | None = Field(
+        None, description="page width in px; default per style: 800, slide 1024, receipt 520")
+    replace: bool = Field(True, description="remove the rendered fields from the text; rendered "
+                                            "options leave their letters as options and answer")
+
+
+def render_text_image(state: SampleState, ctx: OpContext, args: RenderArgs) -> SampleState:
+    fields: list[str] = list(args.fields)
+    style_name = seeded(args.style, tuple(STYLES), ctx)
     style = STYLES[style_name]
     palette = ctx.rng.randrange(len(style.palettes))
     seed = ctx.rng.getrandbits(32)
-    width = int(_number(args, "width", style.width, 240, 4000))
+    width = style.width if args.width is None else args.width
     blocks = _blocks(state, fields)
     if not blocks:
         raise OperatorError(f"nothing to render: {', '.join(fields)} empty")
@@ -166,7 +177,7 @@ def render_text_image(state: SampleState, ctx: OpContext, args: dict[str, Any]) 
     path = store_bytes(cached_bytes("render_text_image", key, produce), ".png", ctx.run_dir)
     update: dict[str, Any] = {"images": [*state.images, path],
                               "media_text": {**state.media_text, path: shown}}
-    if args.get("replace", True):
+    if args.replace:
         if "context" in fields:
             update["context"] = ""
         if "question" in fields:
@@ -245,15 +256,28 @@ DEGRADATIONS = {"blur": _blur, "noise": _noise, "jpeg": _jpeg, "rotate": _rotate
                 "occlusion": _occlusion, "low_contrast": _low_contrast}
 
 
-def degrade_image(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleState:
-    kinds = tuple(DEGRADATIONS)
-    kind = _choice(args.get("kind", "auto"), kinds, "degradation kind", ctx,
-                   {k.replace("_", "-"): k for k in kinds})
-    severity = _number(args, "severity", 0.5, 0.0, 1.0)
+class DegradeArgs(OperatorArgs):
+    kind: Annotated[Literal["auto", "blur", "noise", "jpeg", "rotate", "occlusion",
+                            "low_contrast"], named({"low-contrast": "low_contrast"})] = Field(
+        "auto", description="the degradation; auto: seeded")
+    severity: float = Field(0.5, ge=0.0, le=1.0, description="how strong, 0 (none) to 1")
+    index: ImageIndex = Field(None, description=_INDEX)
+
+
+def vary_severity(args: DegradeArgs, rng: random.Random) -> DegradeArgs:
+    """A severity drawn around the planned one (around 0.3 when the plan leaves the default)."""
+    base = args.severity if "severity" in args.model_fields_set else 0.3
+    return args.model_copy(update={"severity": round(rng.uniform(base * 0.5,
+                                                                  min(1.0, base * 1.5)), 2)})
+
+
+def degrade_image(state: SampleState, ctx: OpContext, args: DegradeArgs) -> SampleState:
+    kind = seeded(args.kind, tuple(DEGRADATIONS), ctx)
+    severity = args.severity
     seed = ctx.rng.getrandbits(32)
     images, media_text = list(state.images), dict(state.media_text)
     degraded = list(state.degraded)
-    for i in image_indices(state, args):
+    for i in image_indices(state, args.index):
         old = images[i]
         data = read_image(ctx.resolve(old))
         key = cache_key(VERSION, data, kind, severity, seed + i)
@@ -286,22 +310,31 @@ REGIONS: dict[str, tuple[float, float, float, float]] = {
 }
 
 
-def _crop_box(args: dict[str, Any]) -> tuple[float, float, float, float]:
-    if "region" in args:
-        name = str(args["region"]).strip().lower().replace("_", "-")
-        if name not in REGIONS:
-            raise OperatorError(f"unknown region {args['region']!r}; use one of: "
-                                f"{', '.join(REGIONS)}")
-        return REGIONS[name]
-    box = args.get("box")
-    try:
-        left, top, right, bottom = (float(v) for v in box)  # type: ignore[union-attr]
-    except (TypeError, ValueError):
-        raise OperatorError(f"crop needs region or box [left, top, right, bottom], "
-                            f"got {box!r}") from None
-    if not (0 <= left < right <= 1 and 0 <= top < bottom <= 1):
-        raise OperatorError(f"crop box must be fractions with left<right, top<bottom: {box!r}")
-    return left, top, right, bottom
+class CropArgs(OperatorArgs):
+    region: Annotated[Literal["top-half", "bottom-half", "left-half", "right-half", "center",
+                              "top-left", "top-right", "bottom-left", "bottom-right"] | None,
+                      named()] = Field(None, description="a named part of the image")
+    box: list[float] | None = Field(None, min_length=4, max_length=4, description="instead of "
+                                    "region: [left, top, right, bottom] as fractions 0-1")
+    index: ImageIndex = Field(None, description=_INDEX)
+
+    @model_validator(mode="after")
+    def _region_or_box(self) -> CropArgs:
+        if self.region is None and self.box is None:
+            raise ValueError("crop needs region or box [left, top, right, bottom]")
+        if self.region is None and self.box is not None:
+            left, top, right, bottom = self.box
+            if not (0 <= left < right <= 1 and 0 <= top < bottom <= 1):
+                raise ValueError(f"box must be fractions with left<right, top<bottom, "
+                                 f"not {self.box!r}")
+        return self
+
+    def fractions(self) -> tuple[float, float, float, float]:
+        if self.region is not None:
+            return REGIONS[self.region]
+        assert self.box is not None  # the validator requires region or box
+        left, top, right, bottom = self.box
+        return left, top, right, bottom
 
 
 def _ink_box(img: Image.Image) -> tuple[int, int, int, int] | None:
@@ -316,11 +349,11 @@ def _inside(inner: tuple[int, int, int, int] | None, outer: tuple[int, int, int,
                              and inner[2] <= outer[2] and inner[3] <= outer[3])
 
 
-def crop(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleState:
-    fractions = _crop_box(args)
+def crop(state: SampleState, ctx: OpContext, args: CropArgs) -> SampleState:
+    fractions = args.fractions()
     images, media_text = list(state.images), dict(state.media_text)
     degraded = list(state.degraded)
-    for i in image_indices(state, args):
+    for i in image_indices(state, args.index):
         old = images[i]
         data = read_image(ctx.resolve(old))
         img = open_image(data, Path(old).name)
@@ -342,91 +375,9 @@ def crop(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleStat
                                     "degraded": degraded})
 
 
-# ---------------------------------------------------------------- compose_images
-
-
-LABEL_HEIGHT = 44
-GAP = 12
-MAX_PANELS = 16
-
-
-def _grid(n: int, arrangement: str) -> tuple[int, int]:
-    if arrangement == "row":
-        return n, 1
-    if arrangement == "column":
-        return 1, n
-    cols = math.ceil(math.sqrt(n))
-    return cols, math.ceil(n / cols)
-
-
-def compose_canvas_size(n: int, panel: int, arrangement: str = "grid") -> tuple[int, int]:
-    """Pixel size of a composed image of `n` panels of `panel` px each."""
-    cols, rows = _grid(n, arrangement)
-    return cols * panel + (cols + 1) * GAP, rows * (panel + LABEL_HEIGHT) + (rows + 1) * GAP
-
-
-def _compose(images: list[Image.Image], labels: list[str], panel: int,
-             arrangement: str) -> Image.Image:
-    cols, _ = _grid(len(images), arrangement)
-    canvas = Image.new("RGB", compose_canvas_size(len(images), panel, arrangement), "white")
-    draw = ImageDraw.Draw(canvas)
-    font = load_font("sans-bold", round(LABEL_HEIGHT * 0.7))
-    for n, (img, label) in enumerate(zip(images, labels, strict=True)):
-        x = GAP + (n % cols) * (panel + GAP)
-        y = GAP + (n // cols) * (panel + LABEL_HEIGHT + GAP)
-        draw.text((x + panel // 2, y + LABEL_HEIGHT // 2), label, font=font, fill="black",
-                  anchor="mm")
-        draw.rectangle((x - 1, y + LABEL_HEIGHT - 1, x + panel, y + LABEL_HEIGHT + panel),
-                       outline=(180, 180, 180), fill=(245, 245, 245))
-        thumb = img.copy()
-        thumb.thumbnail((panel, panel), Image.Resampling.LANCZOS)
-        canvas.paste(thumb, (x + (panel - thumb.width) // 2,
-                             y + LABEL_HEIGHT + (panel - thumb.height) // 2))
-    return canvas
-
-
-def _panel_sources(state: SampleState, ctx: OpContext, siblings: int) -> list[Path]:
-    paths = [ctx.resolve(p) for p in state.images]
-    if siblings > 0:
-        if ctx.siblings is None:
-            raise OperatorError("with_siblings needs sibling samples, and none are available")
-        extra = [Path(p) for s in ctx.siblings(siblings) for p in s.images]
-        if not extra:
-            raise OperatorError(f"none of the {siblings} sibling samples has an image")
-        paths += extra
-    if len(paths) > MAX_PANELS:
-        raise OperatorError(f"too many images to compose ({len(paths)} > {MAX_PANELS})")
-    return paths
-
-
-def compose_images(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleState:
-    if not state.images:
-        raise OperatorError("the sample has no image")
-    siblings = int(_number(args, "with_siblings", 0, 0, MAX_PANELS))
-    panel = int(_number(args, "panel", 512, 64, 2048))
-    arrangement = _choice(args.get("layout", "grid"), ("grid", "row", "column"), "layout", ctx)
-    style = _choice(args.get("labels", "numbers"), ("numbers", "letters"), "label style", ctx)
-    paths = _panel_sources(state, ctx, siblings)
-    datas = [read_image(p) for p in paths]
-    labels = [LETTERS[i] if style == "letters" else str(i + 1) for i in range(len(paths))]
-    key = cache_key(VERSION, [cache_key(d) for d in datas], labels, panel, arrangement)
-
-    def produce() -> bytes:
-        images = [open_image(d, p.name) for d, p in zip(datas, paths, strict=True)]
-        return encode_image(_compose(images, labels, panel, arrangement))
-
-    new = store_bytes(cached_bytes("compose_images", key, produce), ".png", ctx.run_dir)
-    was_degraded = any(p in state.degraded for p in state.images)
-    media_text = {k: v for k, v in state.media_text.items() if k not in state.images}
-    degraded = [d for d in state.degraded if d not in state.images]
-    return state.model_copy(update={"images": [new], "media_text": media_text,
-                                    "degraded": [*degraded, new] if was_degraded else degraded})
-
-
 # ---------------------------------------------------------------- registration
 
 _IMAGE = frozenset({FieldRole.image})
-_INDEX = "int (optional): only this image of the sample; default every image"
 
 register(Operator(
     name="render_text_image",
@@ -437,12 +388,7 @@ register(Operator(
                 "replace the rendered fields leave the text and the question becomes a prompt to "
                 "answer the question shown in the image; options stay in the answer key.",
     requires=frozenset({FieldRole.question}), produces=_IMAGE, fn=render_text_image,
-    params={"fields": "list of question|context|options (default [question, context])",
-            "style": "auto|document|slide|receipt|handwriting|dark (default auto: seeded)",
-            "width": "int px, 240-4000 (default per style: 800, slide 1024, receipt 520)",
-            "replace": "bool (default true): remove the rendered fields from the text; rendered "
-                       "options leave their letters as the options and the answer"},
-    cost_class="cpu",
+    args=RenderArgs, traits=Traits(adaptable=True), cost_class="cpu",
 ))
 register(Operator(
     name="degrade_image",
@@ -450,30 +396,14 @@ register(Operator(
                 "(Gaussian pixel noise), jpeg (low-quality compression), rotate (up to 20 "
                 "degrees), occlusion (grey boxes over up to 30% of the area) or low_contrast. "
                 "The result is marked degraded; its text is kept for a looser read-back.",
-    requires=_IMAGE, produces=frozenset(), fn=degrade_image,
-    params={"kind": "auto|blur|noise|jpeg|rotate|occlusion|low_contrast (default auto: seeded)",
-            "severity": "float 0-1 (default 0.5)", "index": _INDEX},
+    requires=_IMAGE, produces=frozenset(), fn=degrade_image, args=DegradeArgs,
+    traits=Traits(lossy=0.1, optional=True, adaptable=True), vary=vary_severity,
     cost_class="cpu",
 ))
 register(Operator(
     name="crop",
     description="Crop the sample's images to a named region or a box of fractions. The image's "
                 "known text is kept only when the crop keeps all of the drawn content.",
-    requires=_IMAGE, produces=frozenset(), fn=crop,
-    params={"region": "top-half|bottom-half|left-half|right-half|center|top-left|top-right|"
-                      "bottom-left|bottom-right",
-            "box": "[left, top, right, bottom] as fractions 0-1 (instead of region)",
-            "index": _INDEX},
-    cost_class="cpu",
-))
-register(Operator(
-    name="compose_images",
-    description="Combine the sample's images, and with with_siblings the images of n other "
-                "samples of the dataset, into one image of labelled panels (1, 2, ... or A, B, "
-                "...), the sample's own images first. The panels replace the sample's images.",
-    requires=_IMAGE, produces=frozenset(), fn=compose_images,
-    params={"with_siblings": "int (default 0): add the images of this many sibling samples",
-            "layout": "grid|row|column (default grid)", "labels": "numbers|letters",
-            "panel": "int px, the side of each square panel, 64-2048 (default 512)"},
-    cost_class="cpu",
+    requires=_IMAGE, produces=frozenset(), fn=crop, args=CropArgs,
+    traits=Traits(lossy=0.1, adaptable=True), cost_class="cpu",
 ))

@@ -6,8 +6,8 @@ import hashlib
 import os
 import threading
 from pathlib import Path
-from typing import Any
 
+from benchagent.operators.args import NoArgs
 from benchagent.operators.registry import OpContext, Operator, OperatorError, SampleState, register
 
 
@@ -36,7 +36,7 @@ def _attach(path: str, run_dir: Path) -> str:
     return store_media(Path(path), run_dir) if Path(path).is_absolute() else path
 
 
-def attach_media(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleState:
+def attach_media(state: SampleState, ctx: OpContext, args: NoArgs) -> SampleState:
     images = [_attach(p, ctx.run_dir) for p in state.images]
     audio = [_attach(p, ctx.run_dir) for p in state.audio]
     return state.model_copy(update={"images": images, "audio": audio})
@@ -45,6 +45,6 @@ def attach_media(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> Sa
 register(Operator(
     name="attach_media",
     description="Copy the sample's image and audio files into the run's media folder.",
-    requires=frozenset(), produces=frozenset(), fn=attach_media,
+    requires=frozenset(), produces=frozenset(), fn=attach_media, args=NoArgs,
     cost_class="cheap",  # file copies: not worth a process
 ))

@@ -8,20 +8,30 @@ import shutil
 import subprocess
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from PIL import Image, ImageFilter
+from pydantic import Field
 
+from benchagent.operators.args import OperatorArgs
 from benchagent.operators.cache import cache_key, cached_text
 from benchagent.operators.image import (
     VERSION,
+    ImageIndex,
     encode_image,
     image_indices,
     open_image,
     read_image,
 )
-from benchagent.operators.registry import OpContext, Operator, OperatorError, SampleState, register
+from benchagent.operators.registry import (
+    OpContext,
+    Operator,
+    OperatorError,
+    SampleState,
+    Traits,
+    register,
+)
 from benchagent.records import FieldRole
 
 
@@ -147,18 +157,24 @@ def ocr_image(path: Path) -> str:
                                                           path.name))
 
 
-def ocr(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleState:
-    into = str(args.get("into", "context"))
-    if into not in ("context", "question"):
-        raise OperatorError(f"ocr into must be 'context' or 'question', got {into!r}")
-    indices = image_indices(state, args)
+class OcrArgs(OperatorArgs):
+    into: Literal["context", "question"] = Field("context", description="the field to write")
+    append: bool = Field(False, description="append to the field instead of replacing it")
+    drop_image: bool = Field(False, description="remove the image once read")
+    index: ImageIndex = Field(None, description="only this image of the sample; default every "
+                                                "image")
+
+
+def ocr(state: SampleState, ctx: OpContext, args: OcrArgs) -> SampleState:
+    into = args.into
+    indices = image_indices(state, args.index)
     text = "\n\n".join(t for t in (ocr_image(ctx.resolve(state.images[i])) for i in indices) if t)
     if not text.strip():
         raise OperatorError("OCR found no text in the image")
     current = getattr(state, into)
-    update: dict[str, Any] = {into: f"{current}\n\n{text}" if args.get("append") and current
+    update: dict[str, Any] = {into: f"{current}\n\n{text}" if args.append and current
                               else text}
-    if args.get("drop_image"):
+    if args.drop_image:
         dropped = {state.images[i] for i in indices}
         update["images"] = [p for p in state.images if p not in dropped]
         update["media_text"] = {k: v for k, v in state.media_text.items() if k not in dropped}
@@ -170,9 +186,5 @@ register(Operator(
     description="Read the text of the sample's images with tesseract OCR (English) into the "
                 "context (or the question), replacing that field unless append is set.",
     requires=frozenset({FieldRole.image}), produces=frozenset({FieldRole.context}), fn=ocr,
-    params={"into": "context|question (default context)",
-            "append": "bool (default false): append to the field instead of replacing it",
-            "drop_image": "bool (default false): remove the image once read",
-            "index": "int (optional): only this image of the sample; default every image"},
-    cost_class="cpu",
+    args=OcrArgs, traits=Traits(lossy=0.15), cost_class="cpu",
 ))

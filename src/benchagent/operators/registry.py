@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import random
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from benchagent.errors import BenchagentError
+from benchagent.operators.args import OperatorArgs, arg_summaries, args_schema, problems_of
 from benchagent.records import AnswerType, DatasetCard, FieldRole, PlanStep, SourceSample
 
 if TYPE_CHECKING:
@@ -75,36 +78,68 @@ class OperatorError(BenchagentError):
     """An operator could not transform this sample; the sample is rejected with this reason."""
 
 
-OpFn = Callable[[SampleState, OpContext, dict[str, Any]], SampleState]
+A = TypeVar("A", bound=OperatorArgs)
 
 
 @dataclass(frozen=True)
-class Operator:
+class Traits:
+    """What planners need to know of an operator besides its types and arguments."""
+
+    lossy: float = 0.0  # share of the source's signal it costs (plan scoring)
+    optional: bool = False  # the rules sample planner skips it for about a third of the items
+    adaptable: bool = False  # its arguments are worth choosing per sample
+
+
+@dataclass(frozen=True)
+class Operator(Generic[A]):
+    """A registered transformation. `fn` gets the validated arguments; `vary`, when set, is how
+    the rules sample planner varies them per sample (drawing from the rng it is given)."""
+
     name: str
     description: str
     requires: frozenset[FieldRole]
     produces: frozenset[FieldRole]
-    fn: OpFn
-    params: dict[str, str] = field(default_factory=dict)  # name -> type, for planners and docs
+    fn: Callable[[SampleState, OpContext, A], SampleState]
+    args: type[A]
+    traits: Traits = Traits()
+    vary: Callable[[A, random.Random], A] | None = None
     calls_model: bool = False
     cost_class: Literal["cheap", "cpu", "model"] = "cheap"
+
+    def parse_args(self, raw: Mapping[str, Any]) -> A:
+        """`raw` as this operator's arguments; OperatorError naming each argument that is wrong."""
+        try:
+            return self.args.model_validate(dict(raw))
+        except ValidationError as exc:
+            reasons = "; ".join(reason for _, reason in problems_of(self.args, exc))
+            raise OperatorError(f"{self.name}: {reasons}") from None
+
+    def run(self, state: SampleState, ctx: OpContext, raw: Mapping[str, Any]) -> SampleState:
+        return self.fn(state, ctx, self.parse_args(raw))
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "description": self.description,
                 "requires": sorted(r.value for r in self.requires),
-                "produces": sorted(r.value for r in self.produces), "params": self.params,
+                "produces": sorted(r.value for r in self.produces),
+                "args": arg_summaries(self.args),
+                "args_schema": copy.deepcopy(args_schema(self.args)),
+                "traits": {**dataclasses.asdict(self.traits), "varied": self.vary is not None},
                 "calls_model": self.calls_model, "cost_class": self.cost_class}
 
 
-REGISTRY: dict[str, Operator] = {}
+REGISTRY: dict[str, Operator[Any]] = {}
 
 
-def register(op: Operator) -> Operator:
+def register(op: Operator[A]) -> Operator[A]:
     REGISTRY[op.name] = op
     return op
 
 
-def get_operator(name: str) -> Operator:
+def unregister(name: str) -> None:
+    REGISTRY.pop(name, None)
+
+
+def get_operator(name: str) -> Operator[Any]:
     try:
         return REGISTRY[name]
     except KeyError:

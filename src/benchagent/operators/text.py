@@ -4,36 +4,35 @@ and compose_items, which joins a sample with unused samples of its dataset."""
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
-from typing import Any
+from typing import Literal
 
-from benchagent.operators.registry import OpContext, Operator, OperatorError, SampleState, register
+from pydantic import BaseModel, Field
+
+from benchagent.operators.args import NoArgs, OperatorArgs, Whole
+from benchagent.operators.modelcall import (
+    MAX_OPTIONS,
+    OPTION_BUDGET,
+    TEXT_BUDGET,
+    Option,
+    ask_model,
+    clip,
+    shown_options,
+    sized,
+)
+from benchagent.operators.registry import (
+    OpContext,
+    Operator,
+    OperatorError,
+    SampleState,
+    Traits,
+    register,
+)
+from benchagent.operators.wording import mentions, normalize
 from benchagent.records import AnswerType, FieldRole, SourceSample
 
+__all__ = ["normalize"]  # the verifier and the near-duplicate check import it from here
+
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
-_DISTRACTOR_SOURCES = ("dataset", "model")
-
-
-def normalize(text: str) -> str:
-    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
-
-
-def choice_arg(op: str, name: str, args: dict[str, Any], allowed: Collection[str],
-               default: str) -> str:
-    value = str(args.get(name, default))
-    if value not in allowed:
-        raise OperatorError(f"{op}: {name} must be one of {', '.join(allowed)}, not {value!r}")
-    return value
-
-
-def int_arg(op: str, name: str, value: Any, low: int, high: int) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise OperatorError(f"{op}: {name} must be an integer, not {value!r}") from None
-    if not low <= number <= high:
-        raise OperatorError(f"{op}: {name} must be between {low} and {high}, not {number}")
-    return number
 
 
 def _format_like(value: float, answer: str) -> str:
@@ -73,19 +72,64 @@ def _dataset_distractors(state: SampleState, ctx: OpContext, count: int) -> list
     return pool
 
 
-def to_multiple_choice(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleState:
-    source = str(args.get("distractors", "dataset"))
-    if source not in _DISTRACTOR_SOURCES:
-        raise OperatorError(f"to_multiple_choice: distractors must be dataset or model, "
-                            f"not {source!r}")
-    if source == "model":
+class Distractors(BaseModel):
+    distractors: list[Option] = Field(min_length=1, max_length=12)
+
+
+def check_distractors(distractors: list[str], answers: list[str], count: int) -> None:
+    """ValueError unless there are `count` distinct options, none of them the answer."""
+    keys = {normalize(a) for a in answers if normalize(a)}
+    seen: set[str] = set()
+    for option in distractors:
+        key = normalize(option)
+        if not key:
+            raise ValueError(f"option {option!r} is empty once punctuation is removed")
+        variant = any((len(k) >= 3 and mentions(option, k)) or (len(key) >= 3 and mentions(k, key))
+                      for k in keys)
+        if key in keys or variant:
+            raise ValueError(f"{option!r} is the correct answer or a variant of it; "
+                             f"every option must be wrong")
+        if key in seen:
+            raise ValueError(f"{option!r} is given twice; the wrong options must all differ")
+        seen.add(key)
+    if len(distractors) < count:
+        raise ValueError(f"give {count} different wrong options, not {len(distractors)}")
+
+
+def model_distractors(state: SampleState, ctx: OpContext, count: int,
+                      op: str = "to_multiple_choice") -> list[str]:
+    """`count` plausible wrong options written by the executor model."""
+    answers = [state.answer, *state.answer_aliases]
+    taken = {normalize(a) for a in answers}
+    pool = sorted({a for a in ctx.answer_space if a.strip() and normalize(a) not in taken})
+    examples = ctx.rng.sample(pool, min(8, len(pool)))
+
+    def check(out: Distractors) -> None:
+        check_distractors(out.distractors, answers, count)
+
+    out = ask_model(ctx, op, "op_distractors.j2", sized(Distractors, distractors=count), check,
+                    max_tokens=400,
+                    count=count, question=clip(state.question, TEXT_BUDGET),
+                    context=clip(state.context), answer=clip(state.answer, OPTION_BUDGET),
+                    examples=shown_options(examples))
+    return [d.strip() for d in out.distractors[:count]]
+
+
+class ChoiceArgs(OperatorArgs):
+    n_options: Whole = Field(4, ge=2, le=MAX_OPTIONS, description="options in all, the answer "
+                                                                  "among them")
+    distractors: Literal["dataset", "model"] = Field(
+        "dataset", description="where wrong options come from: the dataset's answers (no model), "
+                               "or the executor model, which the run must have")
+
+
+def to_multiple_choice(state: SampleState, ctx: OpContext, args: ChoiceArgs) -> SampleState:
+    if args.distractors == "model":
         ctx.require_model("to_multiple_choice")
     if state.options:
         return state.model_copy(update={"answer_type": AnswerType.multiple_choice})
-    n_options = int(args.get("n_options", 4))
-    if source == "model":
-        from benchagent.operators.textgen import model_distractors  # textgen imports this module
-
+    n_options = args.n_options
+    if args.distractors == "model":
         distractors = model_distractors(state, ctx, n_options - 1)
     else:
         distractors = _dataset_distractors(state, ctx, n_options - 1)
@@ -95,7 +139,7 @@ def to_multiple_choice(state: SampleState, ctx: OpContext, args: dict[str, Any])
                                     "answer_type": AnswerType.multiple_choice})
 
 
-def shuffle_options(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleState:
+def shuffle_options(state: SampleState, ctx: OpContext, args: NoArgs) -> SampleState:
     options = list(state.options)
     ctx.rng.shuffle(options)
     return state.model_copy(update={"options": options})
@@ -152,11 +196,15 @@ def _multi_question(state: SampleState, siblings: list[SourceSample]) -> SampleS
         "answer_type": kind})
 
 
-def compose_items(state: SampleState, ctx: OpContext, args: dict[str, Any]) -> SampleState:
-    mode = choice_arg("compose_items", "mode", args, ("accounts", "multi_question"), "accounts")
-    n = int_arg("compose_items", "n", args.get("n", 2), 1, 8)
-    siblings = _siblings(ctx, n)
-    if mode == "accounts":
+class ComposeArgs(OperatorArgs):
+    n: Whole = Field(2, ge=1, le=8, description="sibling samples joined to this one")
+    mode: Literal["accounts", "multi_question"] = Field(
+        "accounts", description="join the contexts around the question, or ask every question")
+
+
+def compose_items(state: SampleState, ctx: OpContext, args: ComposeArgs) -> SampleState:
+    siblings = _siblings(ctx, args.n)
+    if args.mode == "accounts":
         return _accounts(state, siblings, ctx)
     return _multi_question(state, siblings)
 
@@ -167,16 +215,13 @@ register(Operator(
                 "drawn from the dataset's own answer space (numbers get plausible wrong numbers), "
                 "or written by the executor model with distractors='model'.",
     requires=frozenset({FieldRole.answer}), produces=frozenset({FieldRole.options}),
-    fn=to_multiple_choice,
-    params={"n_options": "int (default 4)",
-            "distractors": "dataset (default, no model) | model (calls the executor model, "
-                           "which the run must have)"},
+    fn=to_multiple_choice, args=ChoiceArgs,
 ))
 register(Operator(
     name="shuffle_options",
     description="Shuffle the options with the run's seed (the correct option is often first).",
     requires=frozenset({FieldRole.options, FieldRole.answer}), produces=frozenset(),
-    fn=shuffle_options,
+    fn=shuffle_options, args=NoArgs,
 ))
 register(Operator(
     name="compose_items",
@@ -185,6 +230,5 @@ register(Operator(
                 "asks all questions at once, the answer being their answers joined by '; '.",
     requires=frozenset({FieldRole.question, FieldRole.answer}),
     produces=frozenset({FieldRole.question, FieldRole.answer}), fn=compose_items,
-    params={"n": "int 1-8, sibling samples joined to this one (default 2)",
-            "mode": "accounts | multi_question (default accounts)"},
+    args=ComposeArgs, traits=Traits(lossy=0.05, adaptable=True),
 ))

@@ -3,6 +3,7 @@ type and scored; the subtasks left with no plan go back to Design with the reaso
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel, Field, create_model
 
 from benchagent.models import ModelClient, ask_or_fallback
 from benchagent.operators import REGISTRY
+from benchagent.operators.args import brief_schema
 from benchagent.planner.design import PlanningError
 from benchagent.planner.plans import check_plan, plan_for
 from benchagent.planner.scoring import DIMENSIONS, blend, measure, overall, rules_scores
@@ -86,7 +88,9 @@ def candidates(subtask: Subtask, query: Query, pool: Pool, k: int = 8,
 
 
 def _operator_menu(with_models: bool) -> list[dict[str, Any]]:
-    return [op.describe() for op in REGISTRY.values() if with_models or not op.calls_model]
+    """The operators a plan may use, each with its arguments' schema as compact JSON."""
+    return [{**op.describe(), "args_json": json.dumps(brief_schema(op.args), ensure_ascii=False)}
+            for op in REGISTRY.values() if with_models or not op.calls_model]
 
 
 def _model_proposals(client: ModelClient, subtask: Subtask, query: Query,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from benchagent.operators import REGISTRY, type_check
+from benchagent.operators import REGISTRY, arg_problems, type_check
 from benchagent.records import AnswerType, DatasetCard, FieldRole, Modality, PlanStep, Subtask
 
 _TEXT_ROLES = {FieldRole.question, FieldRole.context, FieldRole.dialog}
@@ -96,33 +96,7 @@ def check_plan(subtask: Subtask, card: DatasetCard, plan: list[PlanStep],
             problems.append(f"{', '.join(calls)} need an executor model, and none is set")
     for i, step in enumerate(plan):
         op = REGISTRY.get(step.operator)
-        if op is None:
-            continue
-        unknown = sorted(set(step.args) - set(op.params))
-        if unknown:
-            problems.append(f"step {i + 1} ({step.operator}): unknown argument "
-                            f"{', '.join(unknown)}")
-        for name, value in step.args.items():
-            wrong = arg_problem(op.params.get(name, ""), value)
-            if wrong:
-                problems.append(f"step {i + 1} ({step.operator}): {name} {wrong}")
+        if op is not None:
+            problems += [f"step {i + 1} ({step.operator}): {reason}"
+                         for _, reason in arg_problems(op.args, step.args)]
     return problems
-
-
-def arg_problem(spec: str, value: object) -> str | None:
-    """Why `value` does not fit a parameter described as `spec` ("int (default 4)",
-    "white | pink | auto (default auto)", ...); None when it fits or the spec says too little."""
-    head = re.split(r"[(:,]", spec, maxsplit=1)[0].strip()
-    lists = "list" in spec and isinstance(value, list)
-    numeric = isinstance(value, int | float) and not isinstance(value, bool)
-    whole = isinstance(value, int | float) and numeric and float(value).is_integer()
-    if head.startswith("int") and not lists and not whole:
-        return f"must be an integer, not {value!r}"[:120]
-    if head.startswith("float") and not numeric:
-        return f"must be a number, not {value!r}"[:120]
-    if head.startswith("bool") and not isinstance(value, bool):
-        return f"must be true or false, not {value!r}"[:120]
-    choices = [c.strip() for c in head.split("|")] if "|" in head and "<" not in head else []
-    if choices and not head.startswith("list") and value not in choices:
-        return f"must be one of {', '.join(choices)}, not {value!r}"[:160]
-    return None

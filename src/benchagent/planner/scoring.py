@@ -10,10 +10,6 @@ from benchagent.operators import REGISTRY
 from benchagent.records import DatasetCard, FieldRole, Modality, PlanStep, Subtask
 
 DIMENSIONS = ("alignment", "robustness", "signal_preservation")
-# Operators that change what the source said: each costs some of the original signal.
-_LOSSY = {"degrade_image": 0.1, "mix_noise": 0.1, "translate": 0.15, "rewrite_question": 0.1,
-          "transform_reasoning": 0.2, "synthesize_dialogue": 0.1, "build_context": 0.1,
-          "crop": 0.1, "ocr": 0.15, "asr": 0.15, "compose_items": 0.05}
 
 
 @dataclass(frozen=True)
@@ -41,7 +37,10 @@ def robustness(plan: list[PlanStep]) -> float:
 
 
 def signal_preservation(plan: list[PlanStep]) -> float:
-    return max(0.0, 1.0 - sum(_LOSSY.get(s.operator, 0.0) for s in plan))
+    """Each step that changes what the source said (its operator's `lossy` trait) costs some of
+    the original signal."""
+    return max(0.0, 1.0 - sum(REGISTRY[s.operator].traits.lossy if s.operator in REGISTRY
+                              else 0.0 for s in plan))
 
 
 def rules_scores(measured: Measured, plan: list[PlanStep]) -> dict[str, float]:
