@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from benchagent.pool import Pool
-from benchagent.pool.starter import MEDIA_SAMPLES_PER_DATASET
+from benchagent.pool.starter.generate import MEDIA_SAMPLES_PER_DATASET
 from benchagent.records import SourceSample
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from benchagent.pool import Pool, bigbench, generalbench, tabular
+from benchagent.pool import Pool
+from benchagent.pool.formats import bigbench, generalbench
+from benchagent.pool.formats.tabular import table as tabular
 from benchagent.records import SourceSample
 
 ROWS = [{"question": f"Is {i} even?", "answer": "yes" if i % 2 == 0 else "no"} for i in range(4)]
@@ -97,7 +99,7 @@ def test_general_bench_and_bigbench_cards_are_cached_too(
 
 def test_no_cache_root_means_no_files(tmp_path: Path, cache: Path) -> None:
     from benchagent.pool.base import LoadContext
-    from benchagent.pool.loaders import load_path
+    from benchagent.pool.formats import load_path
 
     data = write_rows(tmp_path / "even.jsonl", ROWS)
     (ds,) = load_path(data, LoadContext(cache_root=None))

@@ -11,7 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from benchagent.pool import Pool, hfdisk
+from benchagent.pool import Pool
+from benchagent.pool.formats import hfdisk
 from benchagent.records import AnswerType, FieldRole, Modality
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from benchagent.pool import Pool
-from benchagent.pool.search import BM25Index, stem, tokenize
+from benchagent.pool.search.bm25 import BM25Index, stem, tokenize
 from benchagent.records import AnswerType, Modality
 
 

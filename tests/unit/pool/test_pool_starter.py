@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from benchagent.pool import Pool, default_starter_pool, generate_starter_pool
-from benchagent.pool.starter import LICENSE, SPECS, TEXT_SPECS, VERSION
-from benchagent.pool.starter_tasks import UNITS
+from benchagent.pool.starter.generate import LICENSE, SPECS, TEXT_SPECS, VERSION
+from benchagent.pool.starter.tasks import UNITS
 from benchagent.records import AnswerType, SourceSample
 
 Finder = Callable[[Pool, str], str]

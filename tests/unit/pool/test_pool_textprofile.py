@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from benchagent.pool.textprofile import describe_samples, detect_language, text_stats
+from benchagent.pool.cards.textprofile import describe_samples, detect_language, text_stats
 from benchagent.records import SourceSample
 
 TEXTS = {

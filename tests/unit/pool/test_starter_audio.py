@@ -18,16 +18,12 @@ import numpy as np
 import pytest
 from tests.unit.pool.poolfiles import samples_with_params
 
-from benchagent.pool import Pool, default_starter_pool, generate_starter_pool, starter
-from benchagent.pool.starter import LICENSE, MEDIA_SAMPLES_PER_DATASET, MEDIA_SPECS, SPECS
-from benchagent.pool.starter_audio import (
-    COMMANDS,
-    SAMPLE_RATE,
-    AudioUnavailable,
-    number_words,
-    resample,
-    speak,
-)
+from benchagent.common.audio import SAMPLE_RATE, resample
+from benchagent.common.numwords import number_words
+from benchagent.pool import Pool, default_starter_pool, generate_starter_pool
+from benchagent.pool.starter import generate
+from benchagent.pool.starter.audio import COMMANDS, AudioUnavailable, speak
+from benchagent.pool.starter.generate import LICENSE, MEDIA_SAMPLES_PER_DATASET, MEDIA_SPECS, SPECS
 from benchagent.records import AnswerType, FieldRole, Modality, SourceSample
 
 Finder = Callable[[Pool, str], str]
@@ -161,10 +157,10 @@ def test_failing_espeak_skips_audio_and_keeps_the_rest(
                                  "\nexit 1")
     with pytest.raises(AudioUnavailable, match="voice does not exist"):
         speak(exe, "hello", "en-us", 150, tmp_path / "x.wav")
-    monkeypatch.setattr(starter, "SPECS", (SPECS[0], *AUDIO_SPECS))
+    monkeypatch.setattr(generate, "SPECS", (SPECS[0], *AUDIO_SPECS))
     if shutil.which("espeak-ng"):  # an earlier, complete run into the same folder
         assert len(Pool.load([generate_starter_pool(tmp_path / "pool")]).cards) == 4
-    monkeypatch.setattr(starter.starter_audio, "find_espeak", lambda: exe)
+    monkeypatch.setattr(generate, "find_espeak", lambda: exe)
     with caplog.at_level(logging.WARNING, logger="benchagent.pool"):
         root = generate_starter_pool(tmp_path / "pool", seed=0)
     assert len([r for r in caplog.records if r.levelno >= logging.WARNING]) == 1

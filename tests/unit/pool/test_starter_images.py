@@ -14,8 +14,7 @@ from PIL import Image
 from tests.unit.pool.poolfiles import samples_with_params
 
 from benchagent.pool import Pool
-from benchagent.pool.starter import LICENSE, MEDIA_SAMPLES_PER_DATASET, MEDIA_SPECS
-from benchagent.pool.starter_charts import (
+from benchagent.pool.starter.charts import (
     CHART_SIZE,
     PALETTE,
     PLOT,
@@ -25,7 +24,8 @@ from benchagent.pool.starter_charts import (
     render_line,
     render_table,
 )
-from benchagent.pool.starter_image import (
+from benchagent.pool.starter.generate import LICENSE, MEDIA_SAMPLES_PER_DATASET, MEDIA_SPECS
+from benchagent.pool.starter.image import (
     CLOCK_SIZE,
     COLOURS,
     SHAPES_SIZE,

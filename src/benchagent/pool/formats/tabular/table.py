@@ -19,13 +19,13 @@ from benchagent.pool.base import (
     is_valid_utf8,
     stable_id,
 )
-from benchagent.pool.cardcache import CardKey, cached_card
+from benchagent.pool.cards.cardcache import CardKey, cached_card
+from benchagent.pool.cards.profile import normalize_answers, profiled_fields
 from benchagent.pool.fields import as_text, as_text_list, letter_index, match_option
-from benchagent.pool.mapping import DatasetMapping
-from benchagent.pool.profile import normalize_answers, profiled_fields
-from benchagent.pool.tabcolumns import ColumnMap, map_columns, parse_options, value
-from benchagent.pool.tabfiles import Row
-from benchagent.pool.tabmedia import BadMedia, MediaFinder
+from benchagent.pool.formats.tabular.columns import ColumnMap, map_columns, parse_options, value
+from benchagent.pool.formats.tabular.files import Row
+from benchagent.pool.formats.tabular.mapping import DatasetMapping
+from benchagent.pool.formats.tabular.media import BadMedia, MediaFinder
 from benchagent.records import AnswerType, DatasetCard, FieldRole, Modality, SourceSample
 
 _TEXT_ROLES = (FieldRole.question, FieldRole.context, FieldRole.options, FieldRole.dialog,

@@ -8,9 +8,7 @@ espeak-ng is a system package (Debian: espeak-ng); without it `AudioUnavailable`
 
 from __future__ import annotations
 
-import math
 import random
-import shutil
 import subprocess
 import wave
 from collections.abc import Callable
@@ -19,10 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from benchagent.pool.starter_tasks import NAMES, Item, Row, distractors, media_rows
+from benchagent.common.audio import ESPEAK, SAMPLE_RATE, resample
+from benchagent.common.numwords import number_words
+from benchagent.pool.starter.tasks import NAMES, Item, Row, distractors, media_rows
 
-ESPEAK = "espeak-ng"
-SAMPLE_RATE = 16_000
 VOICES = ("en-us", "en-gb", "en-us+f3", "en-gb+f2", "en-us+m3", "en-gb-x-rp")
 SPEEDS = (140, 150, 160, 170)
 TIMEOUT_S = 60
@@ -31,11 +29,6 @@ AudioMaker = Callable[[random.Random], Item]
 
 class AudioUnavailable(Exception):
     """Speech cannot be synthesized here; the message says why."""
-
-
-def find_espeak() -> str | None:
-    """The espeak-ng executable on PATH, or None."""
-    return shutil.which(ESPEAK)
 
 
 # ---------------------------------------------------------------- synthesis
@@ -50,18 +43,6 @@ def _read_wav(path: Path) -> tuple[int, np.ndarray]:
     if channels > 1:
         frames = frames.reshape(-1, channels).mean(axis=1).astype("<i2")
     return rate, frames
-
-
-def resample(pcm: np.ndarray, src: int, dst: int) -> np.ndarray:
-    """16-bit PCM from `src` Hz to `dst` Hz (ideal low-pass in the frequency domain)."""
-    if src == dst or len(pcm) == 0:
-        return pcm.astype("<i2")
-    down = src // math.gcd(src, dst)
-    x = np.concatenate([pcm.astype(np.float64), np.zeros((-len(pcm)) % down)])
-    m = len(x) * dst // src
-    spectrum = np.fft.rfft(x)[: m // 2 + 1]
-    y = np.fft.irfft(spectrum, m) * (m / len(x))
-    return np.clip(np.rint(y), -32768, 32767).astype("<i2")
 
 
 def write_wav(path: Path, pcm: np.ndarray, rate: int = SAMPLE_RATE) -> None:
@@ -116,29 +97,6 @@ def build_audio(make: AudioMaker, rng: random.Random, n: int, prefix: str,
 
 def _voice(rng: random.Random, text: str) -> dict[str, object]:
     return {"text": text, "voice": rng.choice(VOICES), "speed": rng.choice(SPEEDS)}
-
-
-# ---------------------------------------------------------------- number words
-
-_ONES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-         "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-         "eighteen", "nineteen")
-_TENS = ("", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
-
-
-def number_words(n: int) -> str:
-    """0 <= n < 1,000,000 in English words: 4372 -> "four thousand three hundred seventy-two"."""
-    if not 0 <= n < 1_000_000:
-        raise ValueError(f"{n} is out of range")
-    if n < 20:
-        return _ONES[n]
-    if n < 100:
-        return _TENS[n // 10] + (f"-{_ONES[n % 10]}" if n % 10 else "")
-    if n < 1000:
-        rest = f" {number_words(n % 100)}" if n % 100 else ""
-        return f"{_ONES[n // 100]} hundred{rest}"
-    rest = f" {number_words(n % 1000)}" if n % 1000 else ""
-    return f"{number_words(n // 1000)} thousand{rest}"
 
 
 # ---------------------------------------------------------------- tasks

@@ -12,7 +12,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw
 
-from benchagent.pool.starter_image import (
+from benchagent.pool.starter.image import (
     BLACK,
     GREY,
     SCALE,
@@ -23,7 +23,7 @@ from benchagent.pool.starter_image import (
     pick_options,
     text,
 )
-from benchagent.pool.starter_tasks import NAMES, Item
+from benchagent.pool.starter.tasks import NAMES, Item
 
 CHART_SIZE = (560, 400)
 PLOT = (70, 60, 535, 330)  # left, top, right, bottom of the plot area, saved-image pixels

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchagent.pool.fieldmap import map_from_profile
 from benchagent.pool.fields import as_text, as_text_list, get_path
-from benchagent.pool.mapping import DatasetMapping
+from benchagent.pool.formats.fieldmap import map_from_profile
+from benchagent.pool.formats.tabular.mapping import DatasetMapping
 from benchagent.records import FieldRole
 
 PROFILE_ROWS = 200

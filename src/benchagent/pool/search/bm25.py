@@ -2,7 +2,7 @@
 
 `BM25Index` keeps an inverted index (term -> cards and term frequencies) so a query costs
 time in the number of cards that hold its terms, not in the pool's size; `FilterMasks` turns
-the modality and answer-type filters into boolean masks. `benchagent.pool.index.HybridIndex`
+the modality and answer-type filters into boolean masks. `benchagent.pool.search.hybrid.HybridIndex`
 adds a dense score on top of both.
 """
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
 
+from benchagent.pool.cards.textprofile import describe_samples
 from benchagent.pool.fields import is_number, is_yes_no, normalize
-from benchagent.pool.textprofile import describe_samples
 from benchagent.records import AnswerType, SourceSample
 
 MAX_CLASS_LABELS = 12

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from benchagent.pool.fields import as_text
-from benchagent.pool.media import MediaError, MediaResolver
+from benchagent.pool.formats.media import MediaError, MediaResolver
 from benchagent.records import Modality
 
 _MAGIC_EXT = (

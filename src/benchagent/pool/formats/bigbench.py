@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from benchagent.pool.base import LoadContext, LoadedDataset, is_valid_utf8, read_json, stable_id
-from benchagent.pool.cardcache import CardKey, cached_card
+from benchagent.pool.cards.cardcache import CardKey, cached_card
+from benchagent.pool.cards.profile import normalize_answers, profiled_fields
 from benchagent.pool.fields import as_text, as_text_list
-from benchagent.pool.profile import normalize_answers, profiled_fields
 from benchagent.records import DatasetCard, FieldRole, SourceSample
 
 TASK_FILE = "task.json"

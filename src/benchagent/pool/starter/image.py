@@ -21,7 +21,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from benchagent.pool.starter_tasks import Item, Row, distractors, media_rows
+from benchagent.pool.starter.tasks import Item, Row, distractors, media_rows
 
 SCALE = 2  # drawn at SCALE x the saved size, then scaled down
 WHITE = (255, 255, 255)

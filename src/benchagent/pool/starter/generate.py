@@ -18,11 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchagent.common.audio import find_espeak
 from benchagent.paths import cache_dir
-from benchagent.pool import starter_audio, starter_charts, starter_image, starter_tasks
 from benchagent.pool.base import log, stable_id
-from benchagent.pool.starter_audio import AudioMaker, AudioUnavailable
-from benchagent.pool.starter_image import ImageTask
+from benchagent.pool.starter import audio as audio_tasks
+from benchagent.pool.starter import charts as chart_tasks
+from benchagent.pool.starter import image as image_tasks
+from benchagent.pool.starter import tasks as text_tasks
+from benchagent.pool.starter.audio import AudioMaker, AudioUnavailable
+from benchagent.pool.starter.image import ImageTask
 from benchagent.records import AnswerType, Modality
 
 VERSION = "2"
@@ -46,7 +50,7 @@ class StarterSpec:
     kind: str  # General-Bench "type"
     answer_type: AnswerType  # what the loader's answer profile finds
     modality: Modality = Modality.text
-    text: starter_tasks.Maker | None = None
+    text: text_tasks.Maker | None = None
     image: ImageTask | None = None
     audio: AudioMaker | None = None
 
@@ -62,23 +66,23 @@ TEXT_SPECS = (
                 "multiplying, sharing, making change); the answer is a whole number, chosen "
                 "from four numeric options.",
                 ("math_word_problems", "arithmetic", "multiple_choice_qa"),
-                "elementary mathematics", "MultipleChoiceQA", MC, text=starter_tasks.arithmetic),
+                "elementary mathematics", "MultipleChoiceQA", MC, text=text_tasks.arithmetic),
     StarterSpec("Date-Arithmetic", "date",
                 "Date arithmetic: which calendar date is a number of days before or after a "
                 "given date (YYYY-MM-DD), chosen from four candidate dates.",
                 ("date_arithmetic", "temporal_reasoning", "calendar", "multiple_choice_qa"),
-                "calendar dates", "MultipleChoiceQA", MC, text=starter_tasks.date_arithmetic),
+                "calendar dates", "MultipleChoiceQA", MC, text=text_tasks.date_arithmetic),
     StarterSpec("Unit-Conversion", "unit",
                 "Unit conversion between metric units of length, mass and volume and units of "
                 "time; the answer is a number.",
                 ("unit_conversion", "measurement", "arithmetic", "numeric_answer"),
-                "measurement units", "OpenQA", NUM, text=starter_tasks.unit_conversion),
+                "measurement units", "OpenQA", NUM, text=text_tasks.unit_conversion),
     StarterSpec("Ordering", "order",
                 "Ordering questions: who finished first or last in a race from pairwise "
                 "facts, which date is earliest or latest, which word comes first or last "
                 "alphabetically; multiple choice.",
                 ("ordering", "sequence_reasoning", "logical_deduction", "multiple_choice_qa"),
-                "ordering and sequences", "MultipleChoiceQA", MC, text=starter_tasks.ordering),
+                "ordering and sequences", "MultipleChoiceQA", MC, text=text_tasks.ordering),
 )
 IMAGE, AUDIO = Modality.image, Modality.audio
 MEDIA_SPECS = (
@@ -88,7 +92,7 @@ MEDIA_SPECS = (
                 "difference between two bars; multiple choice.",
                 ("chart_question_answering", "bar_chart", "visual_question_answering",
                  "multiple_choice_qa"), "charts and data visualization", "MultipleChoiceQA",
-                MC, IMAGE, image=starter_charts.BAR_CHART),
+                MC, IMAGE, image=chart_tasks.BAR_CHART),
     StarterSpec("Line-Chart-QA", "line",
                 "Line chart question answering on rendered line charts of yearly values: the "
                 "year with the highest or lowest value, the value in a year, the largest rise "
@@ -96,33 +100,33 @@ MEDIA_SPECS = (
                 ("chart_question_answering", "line_chart", "trend_reading",
                  "visual_question_answering", "multiple_choice_qa"),
                 "charts and data visualization", "MultipleChoiceQA", MC, IMAGE,
-                image=starter_charts.LINE_CHART),
+                image=chart_tasks.LINE_CHART),
     StarterSpec("Table-Lookup", "table",
                 "Table question answering on images of rendered tables (name, age, city, "
                 "score): look up a cell, find who has the highest score, who is youngest, who "
                 "lives in a city; multiple choice.",
                 ("table_question_answering", "table_lookup", "document_understanding",
                  "visual_question_answering", "multiple_choice_qa"),
-                "tables", "MultipleChoiceQA", MC, IMAGE, image=starter_charts.TABLE),
+                "tables", "MultipleChoiceQA", MC, IMAGE, image=chart_tasks.TABLE),
     StarterSpec("Analog-Clock-Reading", "clock",
                 "Telling the time from images of analogue clocks (clock faces with hour and "
                 "minute hands): what time does the clock show, four h:mm options.",
                 ("clock_reading", "time_telling", "visual_question_answering",
                  "multiple_choice_qa"), "time and clocks", "MultipleChoiceQA", MC, IMAGE,
-                image=starter_image.CLOCK),
+                image=image_tasks.CLOCK),
     StarterSpec("Shape-Counting", "shape",
                 "Counting shapes in synthetic images: how many circles, squares or triangles, "
                 "how many shapes of a colour (red, blue, green, yellow), how many in total; "
                 "the answer is a number, chosen from four numeric options.",
                 ("counting", "shape_counting", "visual_question_answering",
                  "multiple_choice_qa"), "shapes and colours", "MultipleChoiceQA", MC, IMAGE,
-                image=starter_image.SHAPE_COUNTING),
+                image=image_tasks.SHAPE_COUNTING),
     StarterSpec("Spoken-Numbers", "num",
                 "Spoken numbers: speech recognition of a number (0 to 9999) read aloud in "
                 "English by a synthetic voice; what number is spoken, answered with digits.",
                 ("spoken_number_recognition", "speech_recognition", "audio_question_answering",
                  "numeric_answer"), "speech and numbers", "OpenQA", NUM, AUDIO,
-                audio=starter_audio.make_number),
+                audio=audio_tasks.make_number),
     StarterSpec("Spoken-Commands", "cmd",
                 "Spoken commands to a voice assistant (lights, timers, music, weather, calls, "
                 "alarms, volume, messages): classify the intent of the spoken command among "
@@ -130,7 +134,7 @@ MEDIA_SPECS = (
                 ("spoken_command_classification", "intent_classification", "speech",
                  "audio_question_answering", "multiple_choice_qa"),
                 "voice assistant commands", "MultipleChoiceQA", MC, AUDIO,
-                audio=starter_audio.make_command),
+                audio=audio_tasks.make_command),
     StarterSpec("Spoken-Math-Questions", "sq",
                 "Short spoken questions heard aloud: arithmetic (plus, minus, times), which "
                 "number is larger, which number comes next; the answer is chosen from four "
@@ -138,7 +142,7 @@ MEDIA_SPECS = (
                 ("spoken_question_answering", "arithmetic", "speech",
                  "audio_question_answering", "multiple_choice_qa"),
                 "spoken arithmetic", "MultipleChoiceQA", MC, AUDIO,
-                audio=starter_audio.make_spoken_math),
+                audio=audio_tasks.make_spoken_math),
 )
 SPECS = TEXT_SPECS + MEDIA_SPECS
 
@@ -177,11 +181,11 @@ def _card(spec: StarterSpec, card_id: str, rel: str, rows: list[dict[str, Any]],
 def _rows(spec: StarterSpec, rng: random.Random, folder: Path,
           espeak: str | None) -> list[dict[str, Any]]:
     if spec.text is not None:
-        return starter_tasks.rows(rng, spec.size, spec.prefix, spec.text)
+        return text_tasks.rows(rng, spec.size, spec.prefix, spec.text)
     if spec.image is not None:
-        return starter_image.build_images(spec.image, rng, spec.size, spec.prefix, folder)
+        return image_tasks.build_images(spec.image, rng, spec.size, spec.prefix, folder)
     if spec.audio is not None and espeak is not None:
-        return starter_audio.build_audio(spec.audio, rng, spec.size, spec.prefix, folder, espeak)
+        return audio_tasks.build_audio(spec.audio, rng, spec.size, spec.prefix, folder, espeak)
     raise AudioUnavailable(MISSING_ESPEAK)
 
 
@@ -217,7 +221,7 @@ def generate_starter_pool(out_dir: Path, seed: int = 0) -> Path:
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    espeak = starter_audio.find_espeak()
+    espeak = find_espeak()
     audio_problem = None if espeak else MISSING_ESPEAK
     made: list[str] = []
     skipped: list[dict[str, str]] = []
@@ -244,7 +248,7 @@ def generate_starter_pool(out_dir: Path, seed: int = 0) -> Path:
 
 def default_starter_pool(seed: int = 0) -> Path:
     """The starter pool in the cache dir, generated there atomically on first use."""
-    suffix = "" if starter_audio.find_espeak() else "-noaudio"  # regenerate once it is there
+    suffix = "" if find_espeak() else "-noaudio"  # regenerate once it is there
     target = cache_dir() / "starter-pool" / f"{VERSION}-{seed}{suffix}"
     if (target / MARKER).is_file():
         return target

@@ -14,10 +14,11 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchagent.pool import bigbench, generalbench, hfdisk, tabsources
 from benchagent.pool.base import LoadContext, LoadedDataset, PoolError
-from benchagent.pool.mapping import FILE_SUFFIX, FOLDER_FILE, data_file_for
-from benchagent.pool.tabfiles import DATA_SUFFIXES
+from benchagent.pool.formats import bigbench, generalbench, hfdisk
+from benchagent.pool.formats.tabular import sources as tabsources
+from benchagent.pool.formats.tabular.files import DATA_SUFFIXES
+from benchagent.pool.formats.tabular.mapping import FILE_SUFFIX, FOLDER_FILE, data_file_for
 
 _HF_MARKERS = (hfdisk.DICT_FILE, hfdisk.INFO_FILE, hfdisk.STATE_FILE)
 _NOTHING = "no datasets found (no annotation.json, task.json or datasets/)"

@@ -20,8 +20,8 @@ from benchagent.pool.base import (
     relpath_or_name,
     stable_id,
 )
-from benchagent.pool.cardcache import CardKey, cached_card
-from benchagent.pool.fieldmap import FieldMap, map_from_card, map_from_profile
+from benchagent.pool.cards.cardcache import CardKey, cached_card
+from benchagent.pool.cards.profile import normalize_answers, profiled_fields
 from benchagent.pool.fields import (
     as_text,
     as_text_list,
@@ -32,8 +32,8 @@ from benchagent.pool.fields import (
     split_candidate_choices,
     split_lettered_options,
 )
-from benchagent.pool.media import MediaError, MediaResolver
-from benchagent.pool.profile import normalize_answers, profiled_fields
+from benchagent.pool.formats.fieldmap import FieldMap, map_from_card, map_from_profile
+from benchagent.pool.formats.media import MediaError, MediaResolver
 from benchagent.records import DatasetCard, FieldRole, Modality, SourceSample
 
 MARKER = "pool.json"

@@ -9,24 +9,21 @@ reciprocal rank fusion it keeps how far apart the scores are, so a card that is 
 dense match for a paraphrase beats cards that merely share a common word with the query.
 A card is a hit if it holds a query term or its cosine reaches the model's relevance floor.
 
-Vectors are cached in SQLite under `$BENCHAGENT_CACHE/index/`, keyed by the model's name and
-the SHA-256 of the card's embedding text: rebuilding after one card changed embeds one card.
+Vectors are cached in an `EmbeddingStore` (benchagent.common.embedding), keyed by the model's
+name and the SHA-256 of the card's embedding text: rebuilding after one card changed embeds
+one card.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import sqlite3
+import re
 from collections.abc import Iterable, Sequence
-from contextlib import closing
-from pathlib import Path
 
 import numpy as np
 
-from benchagent.paths import cache_dir
-from benchagent.pool.embed import Embedder, Vectors, dense_text
-from benchagent.pool.search import (
+from benchagent.common.embedding import Embedder, EmbeddingStore, Vectors, text_key
+from benchagent.pool.search.bm25 import (
     BM25Index,
     Floats,
     QueryTerms,
@@ -38,82 +35,7 @@ from benchagent.records import AnswerType, DatasetCard, Modality
 log = logging.getLogger(__name__)
 
 BM25_WEIGHT = 0.3
-_SCHEMA = ("CREATE TABLE IF NOT EXISTS vectors (model TEXT NOT NULL, key TEXT NOT NULL, "
-           "vec BLOB NOT NULL, PRIMARY KEY (model, key))")
-_CHUNK = 500  # keys per SQL statement (SQLite allows 999 parameters in old builds)
-
-
-def text_key(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-class EmbeddingStore:
-    """Vectors by (model name, text key) in a SQLite file; `path=None` keeps them in memory.
-
-    A store that cannot be read or written logs a warning and behaves as an empty one.
-    """
-
-    def __init__(self, path: Path | None) -> None:
-        self.path = path
-        self._memory: dict[tuple[str, str], bytes] = {}
-
-    @classmethod
-    def default(cls) -> EmbeddingStore:
-        """$BENCHAGENT_CACHE/index/embeddings.sqlite (default ~/.cache/benchagent)."""
-        return cls(cache_dir() / "index" / "embeddings.sqlite")
-
-    def get_many(self, model: str, keys: Iterable[str]) -> dict[str, Vectors]:
-        keys = list(dict.fromkeys(keys))
-        if self.path is None:
-            found = {k: self._memory[(model, k)] for k in keys if (model, k) in self._memory}
-            return {k: np.frombuffer(v, dtype=np.float32) for k, v in found.items()}
-        out: dict[str, Vectors] = {}
-        try:
-            with closing(self._connect()) as db:
-                for start in range(0, len(keys), _CHUNK):
-                    chunk = keys[start:start + _CHUNK]
-                    rows = db.execute(
-                        f"SELECT key, vec FROM vectors WHERE model = ? AND key IN "
-                        f"({','.join('?' * len(chunk))})", [model, *chunk])
-                    out.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in rows)
-        except sqlite3.Error as exc:
-            log.warning("embedding cache %s unreadable (%s); embedding without it", self.path, exc)
-            return {}
-        return out
-
-    def put_many(self, model: str, vectors: dict[str, Vectors]) -> None:
-        blobs = {k: np.asarray(v, dtype=np.float32).tobytes() for k, v in vectors.items()}
-        if self.path is None:
-            self._memory.update(((model, k), b) for k, b in blobs.items())
-            return
-        try:
-            with closing(self._connect()) as db, db:
-                db.executemany("INSERT OR REPLACE INTO vectors (model, key, vec) VALUES (?, ?, ?)",
-                               [(model, k, b) for k, b in blobs.items()])
-        except sqlite3.Error as exc:
-            log.warning("embedding cache %s not written (%s)", self.path, exc)
-
-    def _connect(self) -> sqlite3.Connection:
-        """A connection with the table in place; OSErrors come out as sqlite3 errors."""
-        assert self.path is not None
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=30)
-            try:
-                db.execute(_SCHEMA)
-            except sqlite3.OperationalError:  # locked, read-only, ...: the caller warns
-                db.close()
-                raise
-            except sqlite3.DatabaseError as exc:  # not a database: it is a cache, start anew
-                db.close()
-                log.warning("embedding cache %s is corrupt (%s); starting a new one",
-                            self.path, exc)
-                self.path.unlink()
-                db = sqlite3.connect(self.path, timeout=30)
-                db.execute(_SCHEMA)
-        except OSError as exc:
-            raise sqlite3.OperationalError(str(exc)) from exc
-        return db
+_NAME_SEPARATORS = re.compile(r"[_/\-]+")
 
 
 def embed_cards(cards: Sequence[DatasetCard], embedder: Embedder,
@@ -188,3 +110,17 @@ class HybridIndex:
         low, high = cosine.min(), cosine.max()
         dense = (cosine - low) / (high - low) if high > low else np.zeros_like(cosine)
         return self.bm25_weight * lex + (1 - self.bm25_weight) * dense
+
+
+def dense_text(card: DatasetCard) -> str:
+    """The card as prose for the embedding model: name, description, tasks, domain, I/O."""
+    name = _NAME_SEPARATORS.sub(" ", card.name).strip()
+    parts = [f"{name}.", card.description.strip()]
+    if card.tasks:
+        parts.append("Tasks: " + ", ".join(card.tasks) + ".")
+    if card.domain:
+        parts.append(f"Domain: {card.domain}.")
+    inputs = " and ".join(m.value for m in card.modalities_in)
+    answer = card.answer_type.value.replace("_", " ")
+    parts.append(f"Input: {inputs}; answer: {answer}.")
+    return " ".join(p for p in parts if p)

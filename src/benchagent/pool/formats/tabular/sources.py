@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from benchagent.pool.base import LoadContext, LoadedDataset, PoolFormat, relpath_or_name
-from benchagent.pool.mapping import (
+from benchagent.pool.formats.tabular.files import DATA_SUFFIXES, Row, format_of, read_table
+from benchagent.pool.formats.tabular.mapping import (
     FOLDER_FILE,
     DatasetMapping,
     mapping_path_for,
     read_mapping,
 )
-from benchagent.pool.tabfiles import DATA_SUFFIXES, Row, format_of, read_table
-from benchagent.pool.tabular import TableSpec, load_table
+from benchagent.pool.formats.tabular.table import TableSpec, load_table
 
 KNOWN_SPLITS = ("train", "validation", "valid", "dev", "test", "eval", "evaluation")
 _SPLIT_NAME = re.compile(r"^([A-Za-z]+)(?:[-_.].*)?$")

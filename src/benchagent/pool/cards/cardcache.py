@@ -29,8 +29,8 @@ _CHUNK = 1 << 20
 def loader_version() -> str:
     """CARD_SCHEMA plus a hash of the pool package and the records: any code change shows."""
     h = hashlib.sha256(CARD_SCHEMA.encode())
-    pool_dir = Path(__file__).resolve().parent
-    for path in [*sorted(pool_dir.glob("*.py")), pool_dir.parent / "records.py"]:
+    pool_dir = Path(__file__).resolve().parents[1]
+    for path in [*sorted(pool_dir.rglob("*.py")), pool_dir.parent / "records.py"]:
         try:
             h.update(path.read_bytes())
         except OSError:

@@ -27,16 +27,16 @@ from benchagent.pool.base import (
     relpath_or_name,
 )
 from benchagent.pool.fields import as_text
-from benchagent.pool.mapping import DatasetMapping
-from benchagent.pool.tabfiles import Row, hf_features
-from benchagent.pool.tabsources import (
+from benchagent.pool.formats.tabular.files import Row, hf_features
+from benchagent.pool.formats.tabular.mapping import DatasetMapping
+from benchagent.pool.formats.tabular.sources import (
     KNOWN_SPLITS,
     folder_files,
     folder_mapping,
     load_folder,
     read_files,
 )
-from benchagent.pool.tabular import TableSpec, load_table
+from benchagent.pool.formats.tabular.table import TableSpec, load_table
 
 DICT_FILE = "dataset_dict.json"
 INFO_FILE = "dataset_info.json"
