@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from benchagent.pool import Pool
-from benchagent.pool.formats import hfdisk
+from benchagent.pool.formats import hfhub
 from benchagent.records import AnswerType, FieldRole, Modality
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -132,7 +132,7 @@ def test_hf_id_converts_through_the_tabular_path(monkeypatch: pytest.MonkeyPatch
             return columns
         return {"train": columns, "test": hf_table(sentiment(2), FEATURES)}
 
-    monkeypatch.setattr(hfdisk, "hub_load", fake_load)
+    monkeypatch.setattr(hfhub, "hub_load", fake_load)
     (card,) = Pool.load(["hf:org/facts:test"]).cards
     assert (card.format, card.source, card.name, card.split) == (
         "hf", "hf:org/facts:test", "org/facts", "test")

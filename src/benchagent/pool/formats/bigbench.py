@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,40 @@ def is_task_dir(path: Path) -> bool:
 def discover(root: Path) -> list[Path]:
     """Task folders directly under a BIG-bench root, in a stable order."""
     return sorted(d for d in root.iterdir() if d.is_dir() and is_task_dir(d))
+
+
+class TaskLoader:
+    """One task folder (or its `task.json`), given as a pool path or found below a plain folder."""
+
+    name = "bigbench"
+    walk_group = "bigbench task"
+
+    def recognises(self, path: Path) -> bool:
+        return is_task_dir(path) if path.is_dir() else path.name == TASK_FILE and path.is_file()
+
+    def load(self, path: Path, ctx: LoadContext) -> list[LoadedDataset]:
+        return load_task_dir(path if path.is_dir() else path.parent, ctx)
+
+    def finds(self, path: Path) -> bool:
+        """A sub-folder with an entry `task.json` that is not a folder (even a broken link,
+        which then warns)."""
+        task = path / TASK_FILE
+        return path.is_dir() and os.path.lexists(task) and not task.is_dir()
+
+    def load_found(self, paths: list[Path], root: Path, ctx: LoadContext) -> list[LoadedDataset]:
+        return [ds for task in paths for ds in load_task_dir(task, ctx)]
+
+
+class RootLoader:
+    """A BIG-bench root: a folder of task folders."""
+
+    name = "bigbench"
+
+    def recognises(self, path: Path) -> bool:
+        return path.is_dir() and bool(discover(path))
+
+    def load(self, path: Path, ctx: LoadContext) -> list[LoadedDataset]:
+        return [ds for task in discover(path) for ds in load_task_dir(task, ctx)]
 
 
 def load_task_dir(task_dir: Path, ctx: LoadContext) -> list[LoadedDataset]:

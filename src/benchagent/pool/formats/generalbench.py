@@ -99,6 +99,69 @@ def load_root(root: Path, ctx: LoadContext) -> list[LoadedDataset]:
     return [ds for f in files if (ds := load_annotation(f, pool, ctx)) is not None]
 
 
+def load_annotations(files: list[Path], ctx: LoadContext) -> list[LoadedDataset]:
+    """Annotation files, each described by the cards of the General-Bench root above it (read
+    once per root), if there is one."""
+    pools: dict[Path, GBPool] = {}
+    out: list[LoadedDataset] = []
+    for f in files:
+        root = find_root(f)
+        if root is not None:
+            if root not in pools:
+                pools[root] = open_pool(root, ctx)
+            ds = load_annotation(f, pools[root], ctx)
+        else:
+            ds = load_annotation(f, None, ctx, base=dataset_root(f, None).parent)
+        if ds is not None:
+            out.append(ds)
+    return out
+
+
+class RootLoader:
+    """A General-Bench root: `datasets/<modality>/<Name>/[json/]annotation.json`, `cards/`."""
+
+    name = "general-bench"
+
+    def recognises(self, path: Path) -> bool:
+        return path.is_dir() and (path / "datasets").is_dir()
+
+    def load(self, path: Path, ctx: LoadContext) -> list[LoadedDataset]:
+        return load_root(path, ctx)
+
+
+class AnnotationFileLoader:
+    """An `annotation.json` file, given as a pool path or found below a plain folder."""
+
+    name = "general-bench"
+    walk_group = "annotation file"
+
+    def recognises(self, path: Path) -> bool:
+        return path.is_file() and path.name == ANNOTATION
+
+    def load(self, path: Path, ctx: LoadContext) -> list[LoadedDataset]:
+        return load_annotations([path], ctx)
+
+    def finds(self, path: Path) -> bool:
+        return path.name == ANNOTATION and not path.is_dir()
+
+    def load_found(self, paths: list[Path], root: Path, ctx: LoadContext) -> list[LoadedDataset]:
+        return load_annotations(sorted(paths), ctx)
+
+
+class AnyFileLoader:
+    """Any file no other format recognises, read as an annotation file whatever its name (the
+    General-Bench JSON layout is the one a file name does not tell), so its warning says what
+    is wrong with it."""
+
+    name = "general-bench"
+
+    def recognises(self, path: Path) -> bool:
+        return path.is_file()
+
+    def load(self, path: Path, ctx: LoadContext) -> list[LoadedDataset]:
+        return load_annotations([path], ctx)
+
+
 def dataset_root(json_path: Path, pool_root: Path | None) -> Path:
     """The folder a dataset's media must stay inside."""
     if pool_root is not None:

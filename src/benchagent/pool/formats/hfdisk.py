@@ -1,11 +1,9 @@
-"""Hugging Face datasets: `save_to_disk` folders, local Parquet folders and `hf:` hub ids.
+"""Hugging Face datasets on disk: `save_to_disk` folders and local (hub-style) Parquet folders.
 
 - `save_to_disk` of a Dataset: `dataset_info.json`, `state.json`, `data-*.arrow` (Arrow IPC
   streams, read with pyarrow; the `datasets` package is not needed). Of a DatasetDict:
   `dataset_dict.json` and one such folder per split.
 - A Parquet folder as on the hub: `data/<split>-00000-of-00001.parquet` or `<split>/*.parquet`.
-- `hf:org/name` or `hf:org/name:split`: loaded with `datasets.load_dataset` when that package
-  is installed and the hub is reachable, then read like any table.
 
 `ClassLabel` features (from `dataset_info.json` or the table's own metadata) turn integer
 labels into their names, which become the card's answer vocabulary.
@@ -13,21 +11,17 @@ labels into their names, which become the card's answer vocabulary.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from benchagent.pool.base import (
     LoadContext,
     LoadedDataset,
-    PoolError,
     read_json,
     relpath_or_name,
 )
 from benchagent.pool.fields import as_text
-from benchagent.pool.formats.tabular.files import Row, hf_features
+from benchagent.pool.formats.loader import DATASET_FOLDER
 from benchagent.pool.formats.tabular.mapping import DatasetMapping
 from benchagent.pool.formats.tabular.sources import (
     KNOWN_SPLITS,
@@ -41,13 +35,6 @@ from benchagent.pool.formats.tabular.table import TableSpec, load_table
 DICT_FILE = "dataset_dict.json"
 INFO_FILE = "dataset_info.json"
 STATE_FILE = "state.json"
-HUB_PREFIX = "hf:"
-HUB_HINT = "hf: ids need the `datasets` package and a network"
-
-
-class HubUnavailable(Exception):
-    """The hub dataset cannot be loaded here; the message says why."""
-
 
 def is_saved_dataset(folder: Path) -> bool:
     """A `save_to_disk` folder: a DatasetDict, or a Dataset (state.json + Arrow files)."""
@@ -154,69 +141,43 @@ def load_parquet_folder(folder: Path, rel_root: Path, ctx: LoadContext) -> list[
     return load_folder(folder, files, rel_root, ctx, mapping=mapping, fmt="parquet")
 
 
-# ---------------------------------------------------------------- hub ids
+class SavedLoader:
+    """A `save_to_disk` folder (a Dataset or a DatasetDict)."""
+
+    name = "hf-disk"
+    walk_group = DATASET_FOLDER
+    marker_files = (DICT_FILE, INFO_FILE, STATE_FILE)
+    kind = "a Hugging Face dataset saved to disk"
+
+    def recognises(self, path: Path) -> bool:
+        return path.is_dir() and is_saved_dataset(path)
+
+    def load(self, path: Path, ctx: LoadContext) -> list[LoadedDataset]:
+        return load_saved(path, path.parent, ctx)
+
+    def finds(self, path: Path) -> bool:
+        return self.recognises(path)
+
+    def load_found(self, paths: list[Path], root: Path, ctx: LoadContext) -> list[LoadedDataset]:
+        return [ds for folder in paths for ds in load_saved(folder, root, ctx)]
 
 
-def hub_load(name: str, split: str | None) -> Any:
-    """`datasets.load_dataset(name, split=split)`, or HubUnavailable."""
-    try:
-        import datasets
-    except ImportError:
-        raise HubUnavailable("pip install datasets") from None
-    try:
-        return datasets.load_dataset(name, split=split)
-    except Exception as e:  # no network, unknown id, gated dataset...: all one answer here
-        text = " ".join(str(e).split())[:200] or type(e).__name__
-        raise HubUnavailable(f"could not load {name!r}: {text}") from e
+class ParquetFolderLoader:
+    """A hub-style Parquet folder (`data/*.parquet` or `<split>/*.parquet`)."""
 
+    name = "hf-parquet"
+    walk_group = DATASET_FOLDER
+    marker_files: tuple[str, ...] = ()
+    kind = "a hub-style Parquet folder"
 
-def _is_columns(obj: Any) -> bool:
-    return isinstance(obj, Mapping) and bool(obj) and all(
-        isinstance(v, list) for v in obj.values())
+    def recognises(self, path: Path) -> bool:
+        return path.is_dir() and is_parquet_folder(path)
 
+    def load(self, path: Path, ctx: LoadContext) -> list[LoadedDataset]:
+        return load_parquet_folder(path, path.parent, ctx)
 
-def hub_table(obj: Any) -> tuple[list[dict[str, Any]], dict[str, Any], str]:
-    """(rows, features, fingerprint) of a hub Dataset, a pyarrow Table or a dict of columns."""
-    features: dict[str, Any] = {}
-    if hasattr(obj, "with_format"):  # a datasets.Dataset
-        feats: Any = getattr(obj, "features", None)
-        features = feats.to_dict() if hasattr(feats, "to_dict") else {}
-        obj = obj.with_format("arrow")[:]
-    if hasattr(obj, "to_pylist"):  # a pyarrow Table
-        features = features or hf_features(obj.schema.metadata)
-        rows = obj.to_pylist()
-    elif _is_columns(obj):
-        cols = list(obj)
-        rows = [dict(zip(cols, vals, strict=True)) for vals in zip(*obj.values(), strict=True)]
-    elif isinstance(obj, list) and all(isinstance(r, dict) for r in obj):
-        rows = obj
-    else:
-        raise HubUnavailable(f"cannot read a {type(obj).__name__} as a table")
-    blob = json.dumps(rows, sort_keys=True, default=repr).encode("utf-8", "surrogatepass")
-    return rows, features, hashlib.sha256(blob).hexdigest()
+    def finds(self, path: Path) -> bool:
+        return self.recognises(path)
 
-
-def load_hub(ref: str, ctx: LoadContext) -> list[LoadedDataset]:
-    """`hf:org/name[:split]`: every split asked for, or a warning when the hub is out of reach."""
-    name, _, split = ref.removeprefix(HUB_PREFIX).strip().partition(":")
-    if not name:
-        raise PoolError(f"{ref!r}: an hf: id names a dataset: hf:org/name or hf:org/name:split")
-    try:
-        obj = hub_load(name, split or None)
-        parts = ([(k, v) for k, v in obj.items()] if isinstance(obj, Mapping)
-                 and not _is_columns(obj) else [(split, obj)])
-        tables = [(s, *hub_table(part)) for s, part in parts]
-    except HubUnavailable as e:
-        ctx.sink.warn(ref, f"{HUB_HINT}: {e}")
-        return []
-    out: list[LoadedDataset] = []
-    for part_split, rows, features, fingerprint in tables:
-        source = f"{HUB_PREFIX}{name}:{part_split}" if part_split else f"{HUB_PREFIX}{name}"
-        spec = TableSpec(
-            name=f"{name}/{part_split}" if part_split and len(tables) > 1 else name,
-            format="hf", source=source, rel=f"{HUB_PREFIX}{name}",
-            rows=[Row(Path(source), i, r) for i, r in enumerate(rows)], features=features,
-            key_extra=(fingerprint,), split=str(part_split))
-        ds = load_table(spec, ctx)
-        out += [ds] if ds else []
-    return out
+    def load_found(self, paths: list[Path], root: Path, ctx: LoadContext) -> list[LoadedDataset]:
+        return [ds for folder in paths for ds in load_parquet_folder(folder, root, ctx)]

@@ -13,10 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from benchagent.pool.base import LoadContext, LoadedDataset, PoolFormat, relpath_or_name
+from benchagent.pool.formats.loader import DATASET_FOLDER
 from benchagent.pool.formats.tabular.files import DATA_SUFFIXES, Row, format_of, read_table
 from benchagent.pool.formats.tabular.mapping import (
+    FILE_SUFFIX,
     FOLDER_FILE,
     DatasetMapping,
+    data_file_for,
     mapping_path_for,
     read_mapping,
 )
@@ -132,3 +135,58 @@ def load_folder(folder: Path, files: list[Path], rel_root: Path, ctx: LoadContex
         ds = load_table(spec, ctx)
         out += [ds] if ds else []
     return out
+
+
+def load_mapped_folder(folder: Path, rel_root: Path, ctx: LoadContext) -> list[LoadedDataset]:
+    """A folder with `benchagent-dataset.toml`: its data files, one dataset per split."""
+    usable, mapping = folder_mapping(folder, ctx)
+    if not usable:
+        return []
+    return load_folder(folder, folder_files(folder), rel_root, ctx, mapping=mapping)
+
+
+class FolderLoader:
+    """A folder with `benchagent-dataset.toml`: its data files, one dataset per split."""
+
+    name = "tabular-folder"
+    walk_group = DATASET_FOLDER
+    marker_files = (FOLDER_FILE,)
+    kind = f"a dataset folder with {FOLDER_FILE}"
+
+    def recognises(self, path: Path) -> bool:
+        return path.is_dir() and (path / FOLDER_FILE).is_file()
+
+    def load(self, path: Path, ctx: LoadContext) -> list[LoadedDataset]:
+        return load_mapped_folder(path, path.parent, ctx)
+
+    def finds(self, path: Path) -> bool:
+        return self.recognises(path)
+
+    def load_found(self, paths: list[Path], root: Path, ctx: LoadContext) -> list[LoadedDataset]:
+        return [ds for folder in paths for ds in load_mapped_folder(folder, root, ctx)]
+
+
+class FileLoader:
+    """One data file (.jsonl, .csv, .tsv, .parquet, .arrow), or the `<stem>.benchagent.toml`
+    that describes it; data files are also found below plain folders."""
+
+    name = "tabular"
+    walk_group = "data file"
+
+    def recognises(self, path: Path) -> bool:
+        return path.is_file() and path.name.lower().endswith((FILE_SUFFIX, *DATA_SUFFIXES))
+
+    def load(self, path: Path, ctx: LoadContext) -> list[LoadedDataset]:
+        if not path.name.lower().endswith(FILE_SUFFIX):
+            return load_file(path, path.parent, ctx)
+        data = data_file_for(path, DATA_SUFFIXES)
+        if data is None:
+            ctx.sink.warn(path, "mapping file without a data file next to it")
+            return []
+        return load_file(data, path.parent, ctx)
+
+    def finds(self, path: Path) -> bool:
+        return path.name.lower().endswith(DATA_SUFFIXES) and not path.is_dir()
+
+    def load_found(self, paths: list[Path], root: Path, ctx: LoadContext) -> list[LoadedDataset]:
+        return [ds for file in paths for ds in load_file(file, root, ctx)]
