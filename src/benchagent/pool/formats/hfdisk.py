@@ -36,6 +36,7 @@ DICT_FILE = "dataset_dict.json"
 INFO_FILE = "dataset_info.json"
 STATE_FILE = "state.json"
 
+
 def is_saved_dataset(folder: Path) -> bool:
     """A `save_to_disk` folder: a DatasetDict, or a Dataset (state.json + Arrow files)."""
     if (folder / DICT_FILE).is_file():
