@@ -1,7 +1,7 @@
 """The starter pool's chart and table images: bar charts, line charts and rendered tables.
 
 Each task draws its values (the ground truth) with a seeded rng, asks one question about
-them, and renders the picture from the parameters alone (see `starter_image`).
+them, and renders the picture from the parameters alone (see `image`).
 """
 
 from __future__ import annotations
