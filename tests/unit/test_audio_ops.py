@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from benchagent.common.audio import resample
 from benchagent.operators import (
     OpContext,
     OperatorError,
@@ -27,7 +28,6 @@ from benchagent.operators.audio import (
     transcribe,
     word_error_rate,
 )
-from benchagent.pool.starter_audio import resample
 from benchagent.records import DatasetCard, SourceSample
 
 ESPEAK_SENTENCE = "Please bring two pencils and a calculator to the exam."

@@ -22,9 +22,14 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
+from benchagent.common.embedding import (
+    Embedder,
+    EmbeddingStore,
+    Vectors,
+    default_embedder,
+    text_key,
+)
 from benchagent.operators.text import normalize
-from benchagent.pool.embed import Embedder, Vectors, default_embedder
-from benchagent.pool.index import EmbeddingStore, text_key
 from benchagent.records import BenchmarkSample
 
 # Character-3-gram TF-IDF cosine of paraphrases measured 0.58-0.88, of distinct items built

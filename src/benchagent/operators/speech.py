@@ -21,9 +21,10 @@ from typing import Any
 
 import numpy as np
 
+from benchagent.common.audio import ESPEAK, SAMPLE_RATE, resample
+from benchagent.common.numwords import number_words
 from benchagent.operators.cache import cache_key, cached_bytes, cached_text
 from benchagent.operators.registry import OperatorError
-from benchagent.pool.starter_audio import ESPEAK, SAMPLE_RATE, number_words, resample
 
 SPEECH_VERSION = "speak-1"
 ASR_VERSION = "asr-1"

