@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from benchagent.cli.common import UserError, out
+from benchagent.cli.listing import JsonOpt, listing_table, print_json, print_table
 from benchagent.operators import REGISTRY
 
 
@@ -26,7 +25,7 @@ def _detail(d: dict[str, Any]) -> None:
 
 
 def tools(name: Annotated[str | None, typer.Argument(help="One operator, in full.")] = None,
-          as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+          as_json: JsonOpt = False) -> None:
     """List the operators: what each requires and produces, its arguments and cost."""
     described = [op.describe() for op in sorted(REGISTRY.values(), key=lambda o: o.name)]
     if name is not None:
@@ -34,18 +33,16 @@ def tools(name: Annotated[str | None, typer.Argument(help="One operator, in full
         if not described:
             raise UserError(f"no operator {name!r}: `benchagent tools` lists them")
     if as_json:
-        out.print_json(json.dumps(described))
+        print_json(described)
         return
     if name is not None:
         _detail(described[0])
         return
-    table = Table()
-    for col in ("operator", "requires", "produces", "args", "model", "cost"):
-        table.add_column(col, overflow="fold")
+    table = listing_table("operator", "requires", "produces", "args", "model", "cost")
     for d in described:
         table.add_row(d["name"], ", ".join(d["requires"]) or "-", ", ".join(d["produces"]) or "-",
                       ", ".join(a["name"] for a in d["args"]) or "-",
                       "yes" if d["calls_model"] else "no",
                       d["cost_class"])
-    out.print(table)
+    print_table(table)
     out.print("`benchagent tools NAME` describes one operator and its arguments.")

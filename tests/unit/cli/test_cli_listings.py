@@ -124,3 +124,13 @@ def test_show_keeps_long_subtask_and_model_names(tmp_path: Path, shared_pools: P
     assert label in {u["model"] for u in summary["usage"]}
     assert {s["stage"]: s["status"] for s in summary["stages"]}["design"] == "done"
     assert summary["query"]["id"] == manifest["query"]["id"]
+
+
+def test_tools_keeps_every_operator_name(tmp_path: Path) -> None:
+    from benchagent.operators import REGISTRY
+
+    names = sorted(REGISTRY)
+    _narrow(cli("tools", env=NARROW), names, index=0)
+    _whole_lines(cli("tools", env=PIPED), names)
+    listed = cli("tools", "--json", env=NARROW)
+    assert [d["name"] for d in json.loads(listed.stdout)] == names
