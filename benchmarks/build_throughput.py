@@ -13,28 +13,20 @@ orchestration overhead per sample of a run with zero latency.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import tempfile
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from benchagent.config import ROLES, Settings
 from benchagent.models import ModelConfig, RoleModels
-from benchagent.pipeline import BuildContext, run_build
 from benchagent.pool import Pool, default_starter_pool
-from benchagent.records import Query, SampleOutcome
+from benchagent.records import Query
+from benchagent.stages import STAGES, BuildContext, run_stages
 from benchagent.store import RunStore
 from benchagent.trace import Trace
 
 QUERY = "Arithmetic word problems, date arithmetic, unit conversion and ordering questions."
-
-
-@contextlib.contextmanager
-def _no_progress(quotas: dict[str, int], done: dict[str, int]
-                 ) -> Iterator[Callable[[SampleOutcome | None, dict[str, int]], None]]:
-    yield lambda outcome, flight: None
 
 
 def run_once(workdir: Path, size: int, latency: float, concurrency: int,
@@ -44,7 +36,8 @@ def run_once(workdir: Path, size: int, latency: float, concurrency: int,
     cfg = ModelConfig(provider="mock", model=str(script), max_concurrency=concurrency)
     settings = Settings(concurrency=concurrency, max_subtasks=4)
     query = Query(id="bench", description=QUERY, target_size=size)
-    store = RunStore.create(workdir / f"run-{latency}", query.model_dump(), settings.public())
+    store = RunStore.create(workdir / f"run-{latency}", query, settings,
+                            tuple(s.name for s in STAGES))
     trace = Trace(path=store.path("trace.jsonl"))
     # the planner runs its rules policy; the executor and verifier make the per-sample calls
     configs: dict[str, ModelConfig | None] = {role: None for role in ROLES}
@@ -53,13 +46,12 @@ def run_once(workdir: Path, size: int, latency: float, concurrency: int,
     pool = Pool.load(pools or [default_starter_pool()])
     ctx = BuildContext(store, settings, query, pool, models)
     start = time.perf_counter()
-    run_build(ctx, _no_progress)
+    run_stages(ctx, STAGES)
     wall = time.perf_counter() - start
     execution_calls = trace.usage("verifier").calls + trace.usage("executor").calls
-    accepted = store.manifest["counts"]["benchmark"]
-    for short in store.manifest.get("shortfall", []):
-        print(f"  shortfall {short['subtask']}: {short['accepted']}/{short['quota']}: "
-              f"{short['cause']}")
+    accepted = store.manifest.counts.benchmark if store.manifest.counts else 0
+    for short in store.manifest.shortfall:
+        print(f"  shortfall {short.subtask}: {short.accepted}/{short.quota}: {short.cause}")
     exec_wall = _stage_seconds(store)
     return {
         "accepted": accepted, "wall_s": wall, "execution_s": exec_wall,
