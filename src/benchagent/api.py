@@ -13,7 +13,7 @@ from typing import Any, TypedDict, Unpack
 
 from pydantic import ValidationError
 
-from benchagent.config import ABLATIONS, ROLES, Settings, load_settings
+from benchagent.config import ABLATIONS, ROLES, Settings, load_settings, with_overrides
 from benchagent.errors import UserError
 from benchagent.models import ModelConfig, RoleModels
 from benchagent.pool import Pool, default_starter_pool
@@ -153,7 +153,7 @@ def build(query: str | Path | Query, *, out: Path | None = None, config: Path | 
     q = load_query(query, overrides.get("size") or settings.size)
     pool = open_pool(settings, warn)
     store = RunStore.create(out or default_run_dir(q), q, settings, tuple(s.name for s in STAGES))
-    return _run(store, pool, plan_only, progress)
+    return _run(store, lambda: pool, plan_only, progress)
 
 
 def plan(query: str | Path | Query, *, out: Path | None = None, config: Path | None = None,
@@ -168,16 +168,17 @@ def build_from_plan(run_dir: Path, *, out: Path | None = None,
     """Build the plan of `run_dir` (edited or not): only what depends on an edit reruns. With
     `out`, the plan is copied to a new run first."""
     store = RunStore.open(run_dir)
+    given = _given(overrides)
+    settings = with_overrides(store.manifest.settings, given)
     if out is not None:
         store = store.copy_plan(out, PLAN_STAGES)  # a new run, locked by its creation
     else:
         store.lock()
-    given = _given(overrides)
-    manifest = store.manifest
-    manifest.settings = Settings.model_validate({**manifest.settings.model_dump(), **given})
+    store.manifest.settings = settings
     if given.get("size"):
-        manifest.query = manifest.query.model_copy(update={"target_size": given["size"]})
-    return _run(store, open_pool(manifest.settings, warn), False, progress)
+        store.manifest.query = store.manifest.query.model_copy(
+            update={"target_size": given["size"]})
+    return _run(store, lambda: open_pool(settings, warn), False, progress)
 
 
 def resume(run_dir: Path, *, progress: ProgressFactory = no_progress,
@@ -185,16 +186,21 @@ def resume(run_dir: Path, *, progress: ProgressFactory = no_progress,
     """Continue a run: finished stages are skipped, accepted samples are kept."""
     store = RunStore.open(run_dir)
     store.lock()
-    return _run(store, open_pool(store.manifest.settings, warn), False, progress)
+    return _run(store, lambda: open_pool(store.manifest.settings, warn), False, progress)
 
 
-def _run(store: RunStore, pool: Pool, plan_only: bool,
+def _run(store: RunStore, pool: Callable[[], Pool], plan_only: bool,
          progress: ProgressFactory) -> BuildResult:
-    settings, query = store.manifest.settings, store.manifest.query
-    models = open_models(settings, store)
+    """Walk the stages on the locked `store`; the lock is released however the walk ends."""
     try:
-        run_stages(BuildContext(store, settings, query, pool, models, progress), STAGES,
-                   plan_only)
+        settings, query = store.manifest.settings, store.manifest.query
+        ctx_pool = pool()
+        models = open_models(settings, store)
+        try:
+            run_stages(BuildContext(store, settings, query, ctx_pool, models, progress), STAGES,
+                       plan_only)
+        finally:
+            models.close()
     finally:
-        models.close()
+        store.unlock()
     return BuildResult(store.root, store.manifest, plan_only)

@@ -73,6 +73,15 @@ def load_settings(config_path: Path | None, overrides: dict[str, Any]) -> Settin
             data[key] = {**data[key], **value}
         else:
             data[key] = value
+    return _validated(data)
+
+
+def with_overrides(settings: Settings, overrides: dict[str, Any]) -> Settings:
+    """`settings` with `overrides` (given values only) on top."""
+    return _validated({**settings.model_dump(), **overrides})
+
+
+def _validated(data: dict[str, Any]) -> Settings:
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:

@@ -204,6 +204,12 @@ class RunStore:
         except BlockingIOError as exc:
             raise RunError(f"{self.root} is in use by another benchagent process") from exc
 
+    def unlock(self) -> None:
+        """Let another process (or a later call in this one) take the run."""
+        if self._lock_fh is not None:
+            self._lock_fh.close()
+            self._lock_fh = None
+
     def save(self) -> None:
         atomic_write_text(self.root / MANIFEST,
                           self.manifest.model_dump_json(indent=2, exclude_none=True) + "\n")

@@ -81,3 +81,12 @@ def test_second_process_cannot_take_the_lock(tmp_path: Path) -> None:
     with pytest.raises(RunError, match="in use"):
         other.lock()
     assert first.root == other.root
+
+
+def test_an_unlocked_run_can_be_taken_again_in_the_same_process(tmp_path: Path) -> None:
+    first = _create(tmp_path / "run")
+    first.unlock()
+    other = RunStore.open(tmp_path / "run")
+    other.lock()
+    with pytest.raises(RunError, match="in use"):
+        RunStore.open(tmp_path / "run").lock()
