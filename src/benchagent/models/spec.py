@@ -19,7 +19,9 @@ class ModelConfig(BaseModel):
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
     structured: Literal["auto", "json_schema", "json_object"] = "auto"
-    timeout: float = Field(default=120.0, gt=0)
+    timeout: float = Field(default=120.0, gt=0)  # one attempt
+    deadline_s: float = Field(default=180.0, gt=0)  # one call, across all its attempts
+    slow_warning_s: float = Field(default=30.0, gt=0)  # warn once when an answer takes longer
     max_concurrency: int = Field(default=4, ge=1)
     max_retries: int = Field(default=5, ge=0)
     repair_rounds: int = Field(default=2, ge=0)
