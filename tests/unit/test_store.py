@@ -81,3 +81,44 @@ def test_second_process_cannot_take_the_lock(tmp_path: Path) -> None:
     with pytest.raises(RunError, match="in use"):
         other.lock()
     assert first.root == other.root
+
+
+def test_create_refuses_a_folder_of_other_files_and_touches_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "D"
+    (folder / "plan").mkdir(parents=True)
+    (folder / "plan" / "plan.md").write_text("mine")
+    with pytest.raises(RunError, match="not empty and is not a benchagent run"):
+        _create(folder)
+    assert [p.name for p in folder.rglob("*")] == ["plan", "plan.md"]
+    assert (folder / "plan" / "plan.md").read_text() == "mine"
+
+
+def test_create_refuses_a_file_and_a_path_under_a_file(tmp_path: Path) -> None:
+    a_file = tmp_path / "f"
+    a_file.write_text("x")
+    with pytest.raises(RunError, match="is not a folder"):
+        _create(a_file)
+    with pytest.raises(RunError, match="cannot use .* as the run folder"):
+        _create(a_file / "run")
+    assert a_file.read_text() == "x"
+
+
+def test_discard_removes_a_folder_it_made_and_empties_one_it_was_given(tmp_path: Path) -> None:
+    made = _create(tmp_path / "new")
+    made.discard()
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "given").mkdir()
+    given = _create(tmp_path / "given")
+    (tmp_path / "given" / "cache").mkdir()
+    given.discard()
+    assert list((tmp_path / "given").iterdir()) == []
+    with pytest.raises(RuntimeError):
+        RunStore.open(_create(tmp_path / "other").root).discard()
+
+
+def test_close_releases_the_lock(tmp_path: Path) -> None:
+    first = _create(tmp_path / "run")
+    first.close()
+    again = RunStore.open(tmp_path / "run")
+    again.lock()
+    again.close()
