@@ -104,7 +104,7 @@ def _query_file(path: Path) -> Query:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise UserError(f"query file not found: {path}") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise UserError(f"cannot read query file {path}: {exc}") from exc
     description = data.get("description") if isinstance(data, dict) else None
     if isinstance(description, str):

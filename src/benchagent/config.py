@@ -87,7 +87,7 @@ def validated_settings(data: dict[str, Any], source: Path | None = None,
         return Settings.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
+        where = ".".join(str(p) for p in first["loc"] if p != "[key]")
         key = str(first["loc"][0]) if first["loc"] else ""
         from_file = source is not None and key not in (given or set())
         origin = f" in {source}" if from_file else ""

@@ -205,7 +205,7 @@ class RunStore:
             raise RunError(f"{root} is not a run directory (no {MANIFEST})")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise RunError(f"cannot read {path}: {exc}") from exc
         if isinstance(data, dict) and data.get("version", MANIFEST_VERSION) != MANIFEST_VERSION:
             raise RunError(f"{path} was written by another version of benchagent (manifest "
@@ -293,6 +293,12 @@ class RunStore:
             raise RunError(f"{path} is missing") from exc
         except json.JSONDecodeError as exc:
             raise RunError(f"{path} is not valid JSON: {exc.msg} (line {exc.lineno})") from exc
+        except UnicodeDecodeError as exc:
+            raise RunError(f"{path} is not UTF-8 text (byte {exc.start})") from exc
+        except RecursionError as exc:
+            raise RunError(f"{path} is nested too deeply to read") from exc
+        except OSError as exc:
+            raise RunError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
     # ------------------------------------------------------------ stages
 

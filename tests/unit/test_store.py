@@ -98,7 +98,7 @@ def test_create_refuses_a_file_and_a_path_under_a_file(tmp_path: Path) -> None:
     a_file.write_text("x")
     with pytest.raises(RunError, match="is not a folder"):
         _create(a_file)
-    with pytest.raises(RunError, match="cannot use .* as the run folder"):
+    with pytest.raises(RunError, match=r"cannot use .* as the run folder"):
         _create(a_file / "run")
     assert a_file.read_text() == "x"
 

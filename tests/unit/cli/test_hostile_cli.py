@@ -187,6 +187,49 @@ def test_a_request_over_the_length_limit_is_refused_before_any_pool_work(
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize(("content", "expected"), [
+    (b'{"id": "q", "description": ', "cannot read query file"),
+    (b"[" * 200_000, "cannot read query file"),
+    (b'["a list"]', "invalid query file"),
+    (b'{"id": "q", "description": "d", "target_size": -1}', "target_size"),
+    (b'{"id": 7, "description": "d"}', "id"),
+    (b"\xff\xfe{\x00}\x00", "cannot read query file"),
+    ('{"id": "q", "description": "d"}'.encode("utf-16"), "cannot read query file"),
+    (b'{"id": "q",\x00 "description": "d"}', "cannot read query file"),
+    (b"", "cannot read query file"),
+    (b" " * (1_000_001), "larger than"),
+])
+def test_a_bad_query_file_is_one_line_naming_it(tmp_path: Path, content: bytes,
+                                                expected: str) -> None:
+    query = tmp_path / "q.json"
+    query.write_bytes(content)
+    _refused(cli("build", query, "--out", tmp_path / "run"), str(query), expected)
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_query_file_that_is_a_folder_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "q.json").mkdir()
+    _refused(cli("build", tmp_path / "q.json", "--out", tmp_path / "run"), "q.json")
+
+
+@pytest.mark.parametrize("content", [b"\xff\xfe\x00[", b"[" * 200_000, b"{broken"])
+def test_a_broken_plan_file_edit_is_one_line_on_resume(tmp_path: Path, content: bytes) -> None:
+    run = tmp_path / "run"
+    assert cli("plan", STARTER, "--size", "4", "--out", run).returncode == 0
+    (run / "plan" / "subtasks.json").write_bytes(content)
+    _refused(cli("resume", run), str(run / "plan" / "subtasks.json"))
+    assert (run / "manifest.json").is_file()
+
+
+@pytest.mark.parametrize("base_url", ["notaurl", "ftp://host/v1", "http://"])
+def test_a_base_url_that_is_not_http_is_refused_before_any_call(tmp_path: Path,
+                                                              base_url: str) -> None:
+    result = cli("build", STARTER, "--size", "4", "--model", "openai:m", "--base-url",
+                 base_url, "--out", tmp_path / "run")
+    _refused(result, "is not an http:// or https:// URL")
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.parametrize(("config", "expected"), [
     ("garbage [", "cannot read config"),
     ('[build]\nsize = "big"\n', "invalid setting size in"),
