@@ -190,9 +190,13 @@ class RunStore:
         store = cls(root, Manifest(query=query, settings=settings,
                                    stages={name: StageRecord() for name in stages}))
         store._created = created
+        store.lock()  # on failure another process holds the folder: leave it to that one
         try:
-            store.lock()
             store.save()
+        except OSError as exc:
+            store.discard()
+            raise RunError(f"cannot write the run's manifest in {root}: "
+                           f"{exc.strerror or exc}") from exc
         except BaseException:
             store.discard()
             raise

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from benchagent import store as store_module
 from benchagent.config import Settings
 from benchagent.records import Query
 from benchagent.store import JsonlAppender, RunError, RunStore, atomic_write_text, read_jsonl
@@ -122,3 +123,15 @@ def test_close_releases_the_lock(tmp_path: Path) -> None:
     again = RunStore.open(tmp_path / "run")
     again.lock()
     again.close()
+
+
+def test_a_lost_race_for_a_new_folder_leaves_the_winners_run_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    winner = _create(tmp_path / "run")
+    # the loser checked the folder while it was still empty, just before the winner wrote
+    monkeypatch.setattr(store_module, "check_new_run_folder", lambda root: True)
+    with pytest.raises(RunError, match="in use"):
+        _create(tmp_path / "run")
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [".lock", "manifest.json"]
+    winner.save()
+    assert RunStore.open(tmp_path / "run").manifest.query.id == "q"
