@@ -84,11 +84,13 @@ def cli_subprocess(*args: str | Path, cwd: Path | None = None,
                           env={**os.environ, **(env or {})})
 
 
-def cli_popen(*args: str | Path, env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
-    """Start `benchagent ARGS...` as its own process without waiting (to kill it mid-run)."""
+def cli_popen(*args: str | Path, env: Mapping[str, str] | None = None,
+              capture: bool = False) -> subprocess.Popen[bytes]:
+    """Start `benchagent ARGS...` as its own process without waiting (to kill it mid-run);
+    with `capture`, its stdout and stderr are pipes (read them with `communicate`)."""
+    stream = subprocess.PIPE if capture else subprocess.DEVNULL
     return subprocess.Popen([sys.executable, "-m", "benchagent.cli.main", *map(str, args)],
-                            env={**os.environ, **(env or {})},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                            env={**os.environ, **(env or {})}, stdout=stream, stderr=stream)
 
 
 def benchmark(run: Path) -> list[dict[str, object]]:

@@ -13,11 +13,11 @@ from typing import Any, TypedDict, Unpack
 
 from pydantic import ValidationError
 
-from benchagent.config import ABLATIONS, ROLES, Settings, load_settings, with_overrides
+from benchagent.config import ABLATIONS, ROLES, Settings, load_settings, validated_settings
 from benchagent.errors import UserError
 from benchagent.models import ModelConfig, RoleModels
 from benchagent.pool import Pool, default_starter_pool
-from benchagent.records import BenchmarkSample, Query, Shortfall
+from benchagent.records import MAX_QUERY_CHARS, BenchmarkSample, Query, Shortfall
 from benchagent.stages import (
     PLAN_STAGES,
     STAGES,
@@ -27,7 +27,7 @@ from benchagent.stages import (
     run_stages,
 )
 from benchagent.stages.paths import BENCHMARK, PLAN_MD, TRACE
-from benchagent.store import Manifest, RunStore, read_jsonl
+from benchagent.store import Manifest, RunStore, check_new_run_folder, read_jsonl
 from benchagent.trace import Trace, UsageTotals
 
 Warn = Callable[[str], None]
@@ -63,26 +63,54 @@ def _ignore(message: str) -> None:
     pass
 
 
+MAX_QUERY_FILE_BYTES = 1_000_000  # a query file is a small JSON record
+
+
 def load_query(text_or_path: str | Path | Query, size: int | None = None) -> Query:
-    """A Query from text, a JSON file {"id", "description", "target_size"}, or as given."""
+    """A Query from text, a JSON file {"id", "description", "target_size"}, or as given.
+    Raises UserError for an empty request or one longer than MAX_QUERY_CHARS."""
     if isinstance(text_or_path, Query):
         query = text_or_path
-    elif isinstance(text_or_path, Path) or text_or_path.endswith(".json") or \
-            Path(text_or_path).is_file():
+    elif isinstance(text_or_path, Path) or _names_a_file(text_or_path):
         query = _query_file(Path(text_or_path))
     else:
+        _check_request_text(text_or_path, "the request")
         slug = re.sub(r"[^a-z0-9]+", "-", text_or_path.lower()).strip("-")[:40] or "query"
         query = Query(id=slug, description=text_or_path)
     return query.model_copy(update={"target_size": size}) if size else query
 
 
+def _names_a_file(text: str) -> bool:
+    if len(text) > MAX_QUERY_CHARS or "\0" in text:
+        return False
+    try:
+        return text.endswith(".json") or Path(text).is_file()
+    except OSError:  # a name too long for the file system is a request, not a file
+        return False
+
+
+def _check_request_text(text: str, what: str) -> None:
+    if not text.strip():
+        raise UserError(f"{what} is empty: describe the benchmark you want")
+    if len(text) > MAX_QUERY_CHARS:
+        raise UserError(f"{what} is {len(text):,} characters long; the limit is "
+                        f"{MAX_QUERY_CHARS:,}: shorten it")
+
+
 def _query_file(path: Path) -> Query:
     try:
-        return Query.model_validate(json.loads(path.read_text(encoding="utf-8")))
+        if path.stat().st_size > MAX_QUERY_FILE_BYTES:
+            raise UserError(f"query file {path} is larger than {MAX_QUERY_FILE_BYTES:,} bytes")
+        data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise UserError(f"query file not found: {path}") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise UserError(f"cannot read query file {path}: {exc}") from exc
+    description = data.get("description") if isinstance(data, dict) else None
+    if isinstance(description, str):
+        _check_request_text(description, f"the description in {path}")
+    try:
+        return Query.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "root"
@@ -111,8 +139,15 @@ def open_models(settings: Settings, store: RunStore) -> RoleModels:
     return RoleModels(configs, trace, cache)
 
 
+RUNS_DIR = Path("runs")
+
+
 def default_run_dir(query: Query) -> Path:
-    return Path("runs") / f"{query.id}-{time.strftime('%Y%m%d-%H%M%S')}"
+    """`./runs/<slug of the id>-<time>`, always inside ./runs whatever the id holds."""
+    run_dir = RUNS_DIR / f"{query.slug}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if run_dir.resolve().parent != RUNS_DIR.resolve():
+        raise UserError(f"query id {query.id!r} does not make a run folder inside {RUNS_DIR}/")
+    return run_dir
 
 
 def check_ablations(values: Sequence[str] | None) -> list[str]:
@@ -151,9 +186,11 @@ def build(query: str | Path | Query, *, out: Path | None = None, config: Path | 
     """Build a verified benchmark for `query` (text, a query file or a Query) in a new run."""
     settings = load_settings(config, _given(overrides))
     q = load_query(query, overrides.get("size") or settings.size)
+    run_dir = out or default_run_dir(q)
+    check_new_run_folder(run_dir)  # refused before any pool work; `create` checks again
     pool = open_pool(settings, warn)
-    store = RunStore.create(out or default_run_dir(q), q, settings, tuple(s.name for s in STAGES))
-    return _run(store, lambda: pool, plan_only, progress)
+    store = RunStore.create(run_dir, q, settings, tuple(s.name for s in STAGES))
+    return _run(store, pool, plan_only, progress)
 
 
 def plan(query: str | Path | Query, *, out: Path | None = None, config: Path | None = None,
@@ -168,17 +205,20 @@ def build_from_plan(run_dir: Path, *, out: Path | None = None,
     """Build the plan of `run_dir` (edited or not): only what depends on an edit reruns. With
     `out`, the plan is copied to a new run first."""
     store = RunStore.open(run_dir)
+    if out is not None:
+        check_new_run_folder(out)
     given = _given(overrides)
-    settings = with_overrides(store.manifest.settings, given)
+    settings = validated_settings({**store.manifest.settings.model_dump(), **given})
+    pool = open_pool(settings, warn)
     if out is not None:
         store = store.copy_plan(out, PLAN_STAGES)  # a new run, locked by its creation
     else:
         store.lock()
-    store.manifest.settings = settings
+    manifest = store.manifest
+    manifest.settings = settings
     if given.get("size"):
-        store.manifest.query = store.manifest.query.model_copy(
-            update={"target_size": given["size"]})
-    return _run(store, lambda: open_pool(settings, warn), False, progress)
+        manifest.query = manifest.query.model_copy(update={"target_size": given["size"]})
+    return _run(store, pool, False, progress)
 
 
 def resume(run_dir: Path, *, progress: ProgressFactory = no_progress,
@@ -186,21 +226,31 @@ def resume(run_dir: Path, *, progress: ProgressFactory = no_progress,
     """Continue a run: finished stages are skipped, accepted samples are kept."""
     store = RunStore.open(run_dir)
     store.lock()
-    return _run(store, lambda: open_pool(store.manifest.settings, warn), False, progress)
-
-
-def _run(store: RunStore, pool: Callable[[], Pool], plan_only: bool,
-         progress: ProgressFactory) -> BuildResult:
-    """Walk the stages on the locked `store`; the lock is released however the walk ends."""
     try:
-        settings, query = store.manifest.settings, store.manifest.query
-        ctx_pool = pool()
-        models = open_models(settings, store)
+        pool = open_pool(store.manifest.settings, warn)
+    except BaseException:
+        store.close()
+        raise
+    return _run(store, pool, False, progress)
+
+
+def _run(store: RunStore, pool: Pool, plan_only: bool,
+         progress: ProgressFactory) -> BuildResult:
+    """Run the stages on `store` and release it. A run this call created that fails before
+    its first stage (its models cannot open) is removed again: nothing is left to resume."""
+    settings, query = store.manifest.settings, store.manifest.query
+    try:
         try:
-            run_stages(BuildContext(store, settings, query, ctx_pool, models, progress), STAGES,
+            models = open_models(settings, store)
+        except BaseException:
+            if store.is_new:
+                store.discard()
+            raise
+        try:
+            run_stages(BuildContext(store, settings, query, pool, models, progress), STAGES,
                        plan_only)
         finally:
             models.close()
     finally:
-        store.unlock()
+        store.close()
     return BuildResult(store.root, store.manifest, plan_only)

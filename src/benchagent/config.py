@@ -64,30 +64,34 @@ def load_settings(config_path: Path | None, overrides: dict[str, Any]) -> Settin
     path = config_path or (Path.cwd() / CONFIG_NAME)
     if config_path is not None and not path.is_file():
         raise ConfigError(f"config file not found: {path}")
-    if path.is_file():
-        data = _read_toml(path)
+    source = path if path.is_file() else None
+    if source is not None:
+        data = _read_toml(source)
+    given: set[str] = set()
     for key, value in overrides.items():
         if value is None or value == [] or value == {}:
             continue
+        given.add(key)
         if isinstance(value, dict) and isinstance(data.get(key), dict):
             data[key] = {**data[key], **value}
         else:
             data[key] = value
-    return _validated(data)
+    return validated_settings(data, source, given)
 
 
-def with_overrides(settings: Settings, overrides: dict[str, Any]) -> Settings:
-    """`settings` with `overrides` (given values only) on top."""
-    return _validated({**settings.model_dump(), **overrides})
-
-
-def _validated(data: dict[str, Any]) -> Settings:
+def validated_settings(data: dict[str, Any], source: Path | None = None,
+                       given: set[str] | None = None) -> Settings:
+    """`data` as Settings, or a ConfigError naming the first wrong setting and, when it came
+    from there, the config file `source` (keys in `given` came from the caller)."""
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise ConfigError(f"invalid setting {where}: {first['msg']}") from exc
+        where = ".".join(str(p) for p in first["loc"] if p != "[key]")
+        key = str(first["loc"][0]) if first["loc"] else ""
+        from_file = source is not None and key not in (given or set())
+        origin = f" in {source}" if from_file else ""
+        raise ConfigError(f"invalid setting {where}{origin}: {first['msg']}") from exc
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -95,10 +99,17 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}") from exc
+    for table in ("build", "roles", "models"):
+        if table in raw and not isinstance(raw[table], dict):
+            raise ConfigError(f"invalid config {path}: [{table}] must be a table, "
+                              f"not {type(raw[table]).__name__}")
     data = dict(raw.get("build", {}))
     for key in ("roles", "models"):
         if key in raw:
             data[key] = raw[key]
     if "pools" in data:
-        data["pools"] = [(path.parent / p).resolve() for p in data["pools"]]
+        pools = data["pools"]
+        if not isinstance(pools, list) or not all(isinstance(p, str) for p in pools):
+            raise ConfigError(f"invalid config {path}: build.pools must be a list of paths")
+        data["pools"] = [(path.parent / p).resolve() for p in pools]
     return data

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Record(BaseModel):
@@ -40,10 +42,34 @@ class FieldRole(StrEnum):
     other = "other"
 
 
+MAX_QUERY_CHARS = 20_000  # a request longer than this is refused (README, Limits)
+MAX_SLUG_CHARS = 60
+
+
+def safe_slug(text: str, fallback: str = "query") -> str:
+    """`text` as a name that is safe in a path: lowercase ASCII letters, digits and single
+    dashes, at most MAX_SLUG_CHARS, never empty (so never `.` or `..`)."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:MAX_SLUG_CHARS].strip("-") or fallback
+
+
 class Query(Record):
     id: str
-    description: str = Field(min_length=1)
+    description: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
     target_size: int = Field(default=40, ge=1)
+
+    @field_validator("description")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the request is empty")
+        return value
+
+    @property
+    def slug(self) -> str:
+        """The id as a safe path component: where the run goes by default."""
+        return safe_slug(self.id)
 
 
 # ---------------------------------------------------------------- pool

@@ -7,6 +7,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -140,24 +141,65 @@ class Manifest(BaseModel):
     copied_from: str | None = None
 
 
+def check_new_run_folder(root: Path) -> bool:
+    """Raise RunError unless a new run may go in `root`: a folder that does not exist yet, or
+    an empty one. True when it exists (empty). Reads only: nothing is created or changed."""
+    try:
+        if (root / MANIFEST).exists():
+            raise RunError(f"{root} already holds a run: use `benchagent resume {root}`")
+        if not (root.exists() or root.is_symlink()):
+            return False
+        if not root.is_dir():
+            raise RunError(f"{root} exists and is not a folder: give --out a new or empty "
+                           "folder")
+        if any(root.iterdir()):
+            raise RunError(f"{root} is not empty and is not a benchagent run: nothing in it "
+                           "was touched; give --out a new or empty folder")
+    except OSError as exc:
+        raise RunError(f"cannot use {root} as the run folder: {exc.strerror or exc}") from exc
+    return True
+
+
+def _claim_run_folder(root: Path) -> bool:
+    """Check that a new run may go in `root` and make the folder; True when it was made here."""
+    if check_new_run_folder(root):
+        return False
+    try:
+        root.mkdir(parents=True)
+    except OSError as exc:
+        raise RunError(f"cannot use {root} as the run folder: {exc.strerror or exc}") from exc
+    return True
+
+
 class RunStore:
     def __init__(self, root: Path, manifest: Manifest) -> None:
         self.root = root
         self.manifest = manifest
         self._lock_fh: TextIO | None = None
+        self._created: bool | None = None  # by create: True when it made the folder itself
 
     # ------------------------------------------------------------ lifecycle
 
     @classmethod
     def create(cls, root: Path, query: Query, settings: Settings,
                stages: tuple[str, ...]) -> RunStore:
-        if (root / MANIFEST).exists():
-            raise RunError(f"{root} already holds a run: use `benchagent resume {root}`")
-        root.mkdir(parents=True, exist_ok=True)
+        """A new run in `root`: a folder that does not exist yet or is empty. Anything else is
+        refused before a single file is written: a run (resume it), a file, a folder with
+        other files in it."""
+        created = _claim_run_folder(root)
         store = cls(root, Manifest(query=query, settings=settings,
                                    stages={name: StageRecord() for name in stages}))
-        store.lock()
-        store.save()
+        store._created = created
+        store.lock()  # on failure another process holds the folder: leave it to that one
+        try:
+            store.save()
+        except OSError as exc:
+            store.discard()
+            raise RunError(f"cannot write the run's manifest in {root}: "
+                           f"{exc.strerror or exc}") from exc
+        except BaseException:
+            store.discard()
+            raise
         return store
 
     @classmethod
@@ -167,7 +209,7 @@ class RunStore:
             raise RunError(f"{root} is not a run directory (no {MANIFEST})")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise RunError(f"cannot read {path}: {exc}") from exc
         if isinstance(data, dict) and data.get("version", MANIFEST_VERSION) != MANIFEST_VERSION:
             raise RunError(f"{path} was written by another version of benchagent (manifest "
@@ -198,17 +240,42 @@ class RunStore:
 
     def lock(self) -> None:
         """Hold an exclusive lock for this process, so two builds never share a run."""
-        self._lock_fh = (self.root / ".lock").open("w")
+        try:
+            self._lock_fh = (self.root / ".lock").open("w")
+        except OSError as exc:
+            raise RunError(f"cannot write in the run folder {self.root}: "
+                           f"{exc.strerror or exc}") from exc
         try:
             fcntl.flock(self._lock_fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:
+            self.close()
             raise RunError(f"{self.root} is in use by another benchagent process") from exc
 
-    def unlock(self) -> None:
-        """Let another process (or a later call in this one) take the run."""
+    @property
+    def is_new(self) -> bool:
+        """True for a store `create` made in this process (its folder held nothing else)."""
+        return self._created is not None
+
+    def close(self) -> None:
+        """Release the lock (the `.lock` file stays: it is only ever locked, never trusted)."""
         if self._lock_fh is not None:
             self._lock_fh.close()
             self._lock_fh = None
+
+    def discard(self) -> None:
+        """Undo `create` for a run that could not start: what it wrote goes, and the folder
+        too when `create` made it. Only for a store from `create` (its folder was empty)."""
+        if self._created is None:
+            raise RuntimeError("discard() is only for a run this process created")
+        self.close()
+        if self._created:
+            shutil.rmtree(self.root, ignore_errors=True)
+            return
+        for child in list(self.root.iterdir()):
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
 
     def save(self) -> None:
         atomic_write_text(self.root / MANIFEST,
@@ -230,6 +297,12 @@ class RunStore:
             raise RunError(f"{path} is missing") from exc
         except json.JSONDecodeError as exc:
             raise RunError(f"{path} is not valid JSON: {exc.msg} (line {exc.lineno})") from exc
+        except UnicodeDecodeError as exc:
+            raise RunError(f"{path} is not UTF-8 text (byte {exc.start})") from exc
+        except RecursionError as exc:
+            raise RunError(f"{path} is nested too deeply to read") from exc
+        except OSError as exc:
+            raise RunError(f"cannot read {path}: {exc.strerror or exc}") from exc
 
     # ------------------------------------------------------------ stages
 

@@ -45,3 +45,16 @@ def test_api_key_is_never_in_the_public_settings(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("OPENAI_API_KEY", "sk-secret-123")
     settings = load_settings(None, {"model": "openai:gpt-x"})
     assert "sk-secret-123" not in str(settings.public())
+
+
+def test_a_wrong_setting_names_the_file_it_came_from(tmp_path: Path) -> None:
+    path = tmp_path / "benchagent.toml"
+    path.write_text("[build]\nseed = \"seven\"\nconcurrency = 0\n")
+    with pytest.raises(ConfigError, match=f"invalid setting seed in {path}"):
+        load_settings(path, {})
+    with pytest.raises(ConfigError, match="invalid setting concurrency: ") as flag:
+        load_settings(path, {"seed": 1, "concurrency": 0})
+    assert str(path) not in str(flag.value)  # that one came from the caller, not the file
+    path.write_text("roles = [1]\n")
+    with pytest.raises(ConfigError, match=r"\[roles\] must be a table"):
+        load_settings(path, {})

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from benchagent import store as store_module
 from benchagent.config import Settings
 from benchagent.records import Query
 from benchagent.store import JsonlAppender, RunError, RunStore, atomic_write_text, read_jsonl
@@ -83,10 +84,54 @@ def test_second_process_cannot_take_the_lock(tmp_path: Path) -> None:
     assert first.root == other.root
 
 
-def test_an_unlocked_run_can_be_taken_again_in_the_same_process(tmp_path: Path) -> None:
+def test_create_refuses_a_folder_of_other_files_and_touches_nothing(tmp_path: Path) -> None:
+    folder = tmp_path / "D"
+    (folder / "plan").mkdir(parents=True)
+    (folder / "plan" / "plan.md").write_text("mine")
+    with pytest.raises(RunError, match="not empty and is not a benchagent run"):
+        _create(folder)
+    assert [p.name for p in folder.rglob("*")] == ["plan", "plan.md"]
+    assert (folder / "plan" / "plan.md").read_text() == "mine"
+
+
+def test_create_refuses_a_file_and_a_path_under_a_file(tmp_path: Path) -> None:
+    a_file = tmp_path / "f"
+    a_file.write_text("x")
+    with pytest.raises(RunError, match="is not a folder"):
+        _create(a_file)
+    with pytest.raises(RunError, match=r"cannot use .* as the run folder"):
+        _create(a_file / "run")
+    assert a_file.read_text() == "x"
+
+
+def test_discard_removes_a_folder_it_made_and_empties_one_it_was_given(tmp_path: Path) -> None:
+    made = _create(tmp_path / "new")
+    made.discard()
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "given").mkdir()
+    given = _create(tmp_path / "given")
+    (tmp_path / "given" / "cache").mkdir()
+    given.discard()
+    assert list((tmp_path / "given").iterdir()) == []
+    with pytest.raises(RuntimeError):
+        RunStore.open(_create(tmp_path / "other").root).discard()
+
+
+def test_close_releases_the_lock(tmp_path: Path) -> None:
     first = _create(tmp_path / "run")
-    first.unlock()
-    other = RunStore.open(tmp_path / "run")
-    other.lock()
+    first.close()
+    again = RunStore.open(tmp_path / "run")
+    again.lock()
+    again.close()
+
+
+def test_a_lost_race_for_a_new_folder_leaves_the_winners_run_alone(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    winner = _create(tmp_path / "run")
+    # the loser checked the folder while it was still empty, just before the winner wrote
+    monkeypatch.setattr(store_module, "check_new_run_folder", lambda root: True)
     with pytest.raises(RunError, match="in use"):
-        RunStore.open(tmp_path / "run").lock()
+        _create(tmp_path / "run")
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [".lock", "manifest.json"]
+    winner.save()
+    assert RunStore.open(tmp_path / "run").manifest.query.id == "q"

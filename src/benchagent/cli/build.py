@@ -6,10 +6,19 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from benchagent import api
 from benchagent.api import BuildResult, Overrides
-from benchagent.cli.common import UserError, out, parse_roles, print_shortfall, progress_bar, warn
+from benchagent.cli.common import (
+    UserError,
+    err,
+    out,
+    parse_roles,
+    print_shortfall,
+    progress_bar,
+    warn,
+)
 from benchagent.config import ABLATIONS
 
 QueryArg = Annotated[str, typer.Argument(help="The request as text, or a JSON file "
@@ -39,13 +48,21 @@ FromPlanOpt = Annotated[Path | None, typer.Option(
                         "copied to a new run first.")]
 
 
+EMPTY_BENCHMARK = 3  # exit code of a build that produced no item at all
+
+
 def _print(result: BuildResult) -> None:
+    """The result; a benchmark with no item ends the command with EMPTY_BENCHMARK."""
     if result.plan_only:
         out.print(f"plan written: {result.plan_path}")
         return
     out.print(f"benchmark: {result.items} items (target {result.manifest.query.target_size}) "
               f"→ {result.benchmark_path}")
     print_shortfall(result.shortfall)
+    if result.items == 0:
+        reason = result.shortfall[0].cause if result.shortfall else "nothing was selected"
+        err.print(f"[red]error:[/] the benchmark is empty: {escape(reason)}", soft_wrap=True)
+        raise typer.Exit(EMPTY_BENCHMARK)
 
 
 def _overrides(size: int | None, pool: list[Path] | None, model: str | None,

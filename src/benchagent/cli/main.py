@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 
 import typer
+from rich.markup import escape
 
 from benchagent.cli import build, models_cmd, pool_cmd, show, tools_cmd
 from benchagent.cli.common import err
@@ -31,18 +32,36 @@ app.add_typer(pool_cmd.app, name="pool")
 
 # Typer turns a KeyboardInterrupt inside a command into this exit code.
 INTERRUPTED = 130
+# Loggers whose warnings the user sees while a command runs (a model endpoint not answering).
+SHOWN_LOGGERS = ("benchagent.models",)
+
+
+class _WarningLine(logging.Handler):
+    """A warning as one yellow line on stderr, printed above the progress display."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        err.print(f"[yellow]warning: {escape(record.getMessage())}[/]", soft_wrap=True)
+
+
+def _show_warnings() -> None:
+    for name in SHOWN_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, _WarningLine) for h in logger.handlers):
+            logger.addHandler(_WarningLine(logging.WARNING))
+            logger.setLevel(logging.WARNING)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line `argv` (default: the process's arguments) and return its exit code;
     every error is one line on stderr (BENCHAGENT_DEBUG=1 raises it instead)."""
     debug = bool(os.environ.get("BENCHAGENT_DEBUG"))
+    _show_warnings()
     try:
         code = app(args=argv, prog_name="benchagent", standalone_mode=False)
     except BenchagentError as exc:
         if debug:
             raise
-        err.print(f"[red]error:[/] {exc}", soft_wrap=True)
+        err.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True)
         return 1
     except KeyboardInterrupt:
         code = INTERRUPTED
@@ -52,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if debug:
             raise
-        err.print(f"[red]error:[/] unexpected {type(exc).__name__}: {exc} "
+        err.print(f"[red]error:[/] unexpected {type(exc).__name__}: {escape(str(exc))} "
                   f"(set BENCHAGENT_DEBUG=1 for the traceback)", soft_wrap=True)
         return 1
     if code == INTERRUPTED:
@@ -63,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run() -> None:
     """The `benchagent` console script."""
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # the shown warnings have their own line
+        handler.setLevel(logging.ERROR)
     sys.exit(main())
 
 

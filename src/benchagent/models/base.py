@@ -18,6 +18,8 @@ class CompletionRequest:
     temperature: float = 0.0
     max_tokens: int = 512
     seed: int = 0
+    # the most this one call may take (the rest of the deadline); never part of a cache key
+    timeout_s: float | None = None
 
 
 @dataclass

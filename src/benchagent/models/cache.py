@@ -8,7 +8,12 @@ import sqlite3
 import threading
 from pathlib import Path
 
+from benchagent.errors import BenchagentError
 from benchagent.models.base import Completion, CompletionRequest
+
+
+class CacheError(BenchagentError):
+    """The response cache file cannot be used; one line for the user."""
 
 
 def cache_key(spec: str, request: CompletionRequest) -> str:
@@ -27,14 +32,22 @@ def cache_key(spec: str, request: CompletionRequest) -> str:
 
 class ResponseCache:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, text TEXT NOT NULL,"
-            " prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL)"
-        )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise CacheError(f"cannot open the response cache {path}: {exc}") from exc
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, text TEXT NOT NULL,"
+                " prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL)"
+            )
+        except sqlite3.Error as exc:
+            self._db.close()
+            raise CacheError(f"the response cache {path} is not a usable SQLite database "
+                             f"({exc}): remove it and run again") from exc
 
     def get(self, key: str) -> Completion | None:
         with self._lock:

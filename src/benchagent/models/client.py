@@ -7,10 +7,12 @@ parse + validate (+ the caller's semantic check) → a bounded repair loop → S
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -33,6 +35,8 @@ T = TypeVar("T", bound=BaseModel)
 R = TypeVar("R")
 F = TypeVar("F")
 
+log = logging.getLogger(__name__)
+
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
 
 
@@ -48,6 +52,8 @@ class ModelClient:
         self.trace = trace
         self.cache = cache
         self._limit = threading.BoundedSemaphore(cfg.max_concurrency)
+        self._warned_lock = threading.Lock()
+        self._warned_slow = False
 
     @property
     def label(self) -> str:
@@ -63,12 +69,7 @@ class ModelClient:
             return cached
         start = time.perf_counter()
         with self._limit:
-            completion = call_with_retries(
-                lambda: self.provider.complete(request), max_retries=self.cfg.max_retries,
-                on_retry=lambda attempt, err, delay: self.trace.write(
-                    {"event": "retry", "role": role, "model": self.label, "attempt": attempt,
-                     "error": str(err), "delay_s": round(delay, 3)}),
-            )
+            completion = self._call(request, role)
         latency = time.perf_counter() - start
         if self.cache:
             self.cache.put(key, completion)
@@ -76,6 +77,36 @@ class ModelClient:
                               completion_tokens=completion.completion_tokens, latency_s=latency,
                               cache_hit=False, cost=self._cost(completion))
         return completion
+
+    def _call(self, request: CompletionRequest, role: str) -> Completion:
+        """The provider's answer, retried within the model's deadline; a warning goes out
+        (once per model) when no answer has come after `slow_warning_s`."""
+        started = time.monotonic()
+
+        def attempt() -> Completion:
+            left = self.cfg.deadline_s - (time.monotonic() - started)
+            return self.provider.complete(replace(request, timeout_s=max(left, 0.01)))
+
+        timer = threading.Timer(self.cfg.slow_warning_s, self._warn_slow)
+        timer.daemon = True
+        timer.start()
+        try:
+            return call_with_retries(
+                attempt, max_retries=self.cfg.max_retries, deadline_s=self.cfg.deadline_s,
+                on_retry=lambda attempt, err, delay: self.trace.write(
+                    {"event": "retry", "role": role, "model": self.label, "attempt": attempt,
+                     "error": str(err), "delay_s": round(delay, 3)}),
+            )
+        finally:
+            timer.cancel()
+
+    def _warn_slow(self) -> None:
+        with self._warned_lock:
+            if self._warned_slow:
+                return
+            self._warned_slow = True
+        log.warning("%s is not answering: no answer after %gs; still trying until the %gs "
+                    "deadline", self.provider.spec, self.cfg.slow_warning_s, self.cfg.deadline_s)
 
     def _cost(self, completion: Completion) -> float | None:
         if self.cfg.price_in_per_mtok is None or self.cfg.price_out_per_mtok is None:

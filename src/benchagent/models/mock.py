@@ -80,7 +80,7 @@ def _load_script(path: Path) -> tuple[list[MockRule], float]:
         if isinstance(raw, dict):
             return [MockRule(**item) for item in raw.get("rules", [])], float(raw["latency_s"])
         return [MockRule(**item) for item in raw], 0.0
-    except (OSError, ValueError, TypeError, KeyError) as exc:
+    except (OSError, ValueError, TypeError, KeyError, RecursionError) as exc:
         raise ModelError(f"cannot read mock script {path}: {exc}") from exc
 
 

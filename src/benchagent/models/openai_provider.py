@@ -156,6 +156,10 @@ class OpenAIProvider:
 
     def _send(self, request: CompletionRequest, mode: FormatMode | None) -> ChatCompletion:
         kwargs: dict[str, Any] = {}
+        timeout = self._cfg.timeout
+        if request.timeout_s is not None:
+            timeout = min(timeout, request.timeout_s)
+            kwargs["timeout"] = timeout
         if mode is not None and request.json_schema is not None:
             kwargs["response_format"] = _response_format(mode, request)
         try:
@@ -171,9 +175,9 @@ class OpenAIProvider:
             # `from None`: the server's own text may quote the key; our message is redacted.
             if self._rejects_json_schema(exc, mode):
                 raise _FormatRejectedError(self._status_message(exc)) from None
-            raise self._map_error(exc) from None
+            raise self._map_error(exc, timeout) from None
         except openai.APIError as exc:
-            raise self._map_error(exc) from exc
+            raise self._map_error(exc, timeout) from exc
         except json.JSONDecodeError as exc:
             raise TransientModelError(
                 f"malformed response from {self._endpoint}: body is not valid JSON ({exc.msg})"
@@ -214,10 +218,10 @@ class OpenAIProvider:
 
     # ------------------------------------------------------------------ errors
 
-    def _map_error(self, exc: openai.APIError) -> ModelError:
+    def _map_error(self, exc: openai.APIError, timeout: float) -> ModelError:
         if isinstance(exc, openai.APITimeoutError):
             return TransientModelError(
-                f"model endpoint {self._endpoint} did not answer within {self._cfg.timeout:g}s"
+                f"model endpoint {self._endpoint} did not answer within {timeout:.3g}s"
             )
         if isinstance(exc, openai.APIConnectionError):
             return self._connection_error(exc)

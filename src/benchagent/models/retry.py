@@ -57,27 +57,34 @@ def call_with_retries(
     sleep: Callable[[float], None] = time.sleep,
     rng: random.Random | None = None,
     on_retry: OnRetry | None = None,
+    deadline_s: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> T:
-    """Call `fn`, retrying `TransientModelError` up to `max_retries` times.
+    """Call `fn`, retrying `TransientModelError` up to `max_retries` times, and never retrying
+    once `deadline_s` seconds (from the first attempt) would pass before the next one.
 
     `on_retry(attempt, error, delay)` runs before each pause; `attempt` is the 1-based number of
     the retry about to happen. Raises `ModelError("gave up after N attempts: <reason>")` when
-    every attempt failed transiently.
+    every attempt failed transiently, naming the deadline when that is what stopped it.
     """
     if max_retries < 0:
         raise ValueError(f"max_retries must be >= 0, got {max_retries}")
     rng = rng if rng is not None else random.Random()
+    started = clock()
     retries = 0
     while True:
         try:
             return fn()
         except TransientModelError as err:
+            attempts = _plural(retries + 1, "attempt")
             if retries >= max_retries:
-                attempts = _plural(retries + 1, "attempt")
                 raise ModelError(f"gave up after {attempts}: {err}") from err
+            delay = backoff_delay(retries + 1, base_delay=base_delay, max_delay=max_delay,
+                                  rng=rng, retry_after=err.retry_after)
+            if deadline_s is not None and clock() - started + delay >= deadline_s:
+                raise ModelError(f"gave up after {attempts} at the {deadline_s:g}s deadline: "
+                                 f"{err}") from err
             retries += 1
-            delay = backoff_delay(retries, base_delay=base_delay, max_delay=max_delay, rng=rng,
-                                  retry_after=err.retry_after)
             if on_retry is not None:
                 on_retry(retries, err, delay)
             sleep(delay)

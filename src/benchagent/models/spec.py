@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ProviderName = Literal["mock", "openai", "local"]
 
@@ -19,7 +20,9 @@ class ModelConfig(BaseModel):
     base_url: str | None = None
     api_key_env: str = "OPENAI_API_KEY"
     structured: Literal["auto", "json_schema", "json_object"] = "auto"
-    timeout: float = Field(default=120.0, gt=0)
+    timeout: float = Field(default=120.0, gt=0)  # one attempt
+    deadline_s: float = Field(default=180.0, gt=0)  # one call, across all its attempts
+    slow_warning_s: float = Field(default=30.0, gt=0)  # warn once when an answer takes longer
     max_concurrency: int = Field(default=4, ge=1)
     max_retries: int = Field(default=5, ge=0)
     repair_rounds: int = Field(default=2, ge=0)
@@ -27,14 +30,37 @@ class ModelConfig(BaseModel):
     price_in_per_mtok: float | None = None
     price_out_per_mtok: float | None = None
 
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_base_url(value)
+        return value
+
     @property
     def label(self) -> str:
         """Human-readable and safe to log: provider and model, no secrets."""
         return f"{self.provider}:{self.model}" if self.model else self.provider
 
 
+def check_base_url(url: str) -> None:
+    """Raise ValueError unless `url` is an http(s) URL with a host."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"base_url {display_url_safe(url)!r} is not an http:// or https:// "
+                         "URL with a host")
+
+
+def display_url_safe(url: str) -> str:
+    """`url` cut short, and without what may be a password before an `@`."""
+    shown = url.rsplit("@", 1)[-1]
+    return shown if len(shown) <= 80 else shown[:77] + "..."
+
+
 def parse_model_spec(spec: str, base_url: str | None = None) -> ModelConfig:
     """`mock`, `mock:SCRIPT.json`, `openai:MODEL`, `local:PATH.gguf`."""
+    if base_url is not None:
+        check_base_url(base_url)
     provider, _, rest = spec.partition(":")
     if provider not in ("mock", "openai", "local"):
         raise ValueError(

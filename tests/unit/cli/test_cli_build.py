@@ -192,7 +192,7 @@ def test_every_command_has_help_and_models_lists_roles() -> None:
     assert shuffle["requires"] == ["answer", "options"] and not shuffle["calls_model"]
 
 
-def test_shortfall_is_reported_when_every_item_is_rejected(tmp_path: Path,
+def test_shortfall_is_reported_and_the_build_fails_when_every_item_is_rejected(tmp_path: Path,
                                                           shared_pools: Path) -> None:
     script = tmp_path / "harsh.json"
     script.write_text(json.dumps([{"match": "Gold answer", "response": {
@@ -201,8 +201,10 @@ def test_shortfall_is_reported_when_every_item_is_rejected(tmp_path: Path,
     result = cli("build", SHARED_QUERIES / "causal.json", "--size", "3", "--pool",
                  shared_pools / "general-bench", "--model", "mock", "--role",
                  f"verifier=mock:{script}", "--out", run)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 3  # an empty benchmark is a failed build
     assert "shortfall" in result.stdout
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert "the benchmark is empty" in result.stderr and "never good enough" in result.stderr
     manifest = json.loads((run / "manifest.json").read_text())
     assert sum(s["missing"] for s in manifest["shortfall"]) == 3
     assert all("never good enough" in s["cause"] for s in manifest["shortfall"])
