@@ -48,6 +48,9 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
+_SLACK_S = 0.05  # a timeout may fire a little before the time it was given
+
+
 def call_with_retries(
     fn: Callable[[], T],
     *,
@@ -77,13 +80,17 @@ def call_with_retries(
             return fn()
         except TransientModelError as err:
             attempts = _plural(retries + 1, "attempt")
-            if retries >= max_retries:
-                raise ModelError(f"gave up after {attempts}: {err}") from err
-            delay = backoff_delay(retries + 1, base_delay=base_delay, max_delay=max_delay,
-                                  rng=rng, retry_after=err.retry_after)
-            if deadline_s is not None and clock() - started + delay >= deadline_s:
+            last = retries >= max_retries
+            delay = 0.0 if last else backoff_delay(
+                retries + 1, base_delay=base_delay, max_delay=max_delay, rng=rng,
+                retry_after=err.retry_after)
+            # the deadline cut the last attempt short, or leaves no time for the next one
+            if deadline_s is not None and \
+                    clock() - started + delay >= deadline_s - (_SLACK_S if last else 0.0):
                 raise ModelError(f"gave up after {attempts} at the {deadline_s:g}s deadline: "
                                  f"{err}") from err
+            if last:
+                raise ModelError(f"gave up after {attempts}: {err}") from err
             retries += 1
             if on_retry is not None:
                 on_retry(retries, err, delay)
