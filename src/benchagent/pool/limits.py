@@ -9,7 +9,8 @@ of one JSONL line, into memory.
 from __future__ import annotations
 
 MAX_FILE_BYTES = 200 * 1024 * 1024  # one data file, annotation file, card or media file
-MAX_LINE_BYTES = 1024 * 1024  # one JSONL line
+MAX_LINE_BYTES = 1024 * 1024  # one JSONL or CSV line
+MAX_RECORDS = 500_000  # records (lines, rows) of one data file: each is held in memory
 MAX_JSON_DEPTH = 100  # nesting of one JSON document or JSONL record
 MAX_QUESTION_CHARS = 100_000  # a sample's question, and its instruction
 MAX_CONTEXT_CHARS = 1_000_000  # a sample's context (passages may be long)

@@ -149,6 +149,18 @@ def test_the_documented_mapping_name_is_used(tmp_path: Path) -> None:
 
 def test_readme_lists_the_limits() -> None:
     readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
-    for value in (limits.MAX_FILE_BYTES, limits.MAX_LINE_BYTES, limits.MAX_JSON_DEPTH,
+    for value in (limits.MAX_FILE_BYTES, limits.MAX_LINE_BYTES, limits.MAX_RECORDS,
+                  limits.MAX_JSON_DEPTH,
                   limits.MAX_QUESTION_CHARS, limits.MAX_CONTEXT_CHARS, limits.MAX_OPTIONS):
         assert f"{value:,}" in readme, value
+
+
+def test_a_file_over_the_record_limit_is_refused(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The limit the 200 MB file of one repeated line hits (benchmarks/hostile_memory.py)."""
+    monkeypatch.setattr("benchagent.pool.formats.tabular.files.MAX_RECORDS", 5)
+    write(tmp_path / "pool" / "d.jsonl", "".join(
+        f'{{"question": "{i}+{i}?", "answer": "{2 * i}"}}\n' for i in range(6)))
+    env = {"BENCHAGENT_CACHE": str(tmp_path / "cache"), "BENCHAGENT_DENSE_SEARCH": "off"}
+    result = cli("pool", "index", tmp_path / "pool", env=env)
+    assert result.returncode == 1 and "d.jsonl: more than 5 records" in result.stderr

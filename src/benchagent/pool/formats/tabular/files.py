@@ -20,7 +20,7 @@ from types import ModuleType
 from typing import IO, Any
 
 from benchagent.pool.base import LoadContext, size_ok, too_deep
-from benchagent.pool.limits import MAX_JSON_DEPTH, MAX_LINE_BYTES
+from benchagent.pool.limits import MAX_JSON_DEPTH, MAX_LINE_BYTES, MAX_RECORDS
 
 JSONL = (".jsonl", ".ndjson")
 CSV = (".csv", ".tsv")
@@ -78,6 +78,22 @@ def read_table(path: Path, ctx: LoadContext) -> Table | None:
     return None
 
 
+class TooManyRecords(Exception):
+    """A data file holds more than `MAX_RECORDS` records."""
+
+    def __str__(self) -> str:
+        return (f"more than {MAX_RECORDS} records, over the record limit (split the file or "
+                "take a sample of it)")
+
+
+def count_record(table: Table) -> int:
+    """The next record's position; TooManyRecords past the limit."""
+    if table.records >= MAX_RECORDS:
+        raise TooManyRecords
+    table.records += 1
+    return table.records - 1
+
+
 class LineTooLong(Exception):
     """A line of a data file is over `MAX_LINE_BYTES`."""
 
@@ -108,8 +124,9 @@ def _read_jsonl(path: Path, ctx: LoadContext) -> Table | None:
         with path.open("rb") as stream:
             for lineno, line in enumerate(physical_lines(stream), start=1):
                 _jsonl_record(table, path, lineno, line, ctx)
-    except LineTooLong as e:
-        ctx.sink.warn(f"{path}:{e.lineno}", f"{e}; file not read")
+    except (LineTooLong, TooManyRecords) as e:
+        where = f"{path}:{e.lineno}" if isinstance(e, LineTooLong) else str(path)
+        ctx.sink.warn(where, f"{e}; file not read")
         return None
     except OSError as e:
         ctx.sink.warn(path, f"cannot read file: {e.strerror or e}")
@@ -121,8 +138,7 @@ def _jsonl_record(table: Table, path: Path, lineno: int, line: bytes, ctx: LoadC
     """One JSONL line: a row of `table`, or a warning (a blank line is neither)."""
     if not line.strip():
         return
-    pos = table.records
-    table.records += 1
+    pos = count_record(table)
     where = f"{path}:{lineno}"
     try:
         value = json.loads(line.decode("utf-8"))
@@ -174,6 +190,8 @@ def _read_csv(path: Path, ctx: LoadContext) -> Table | None:
                       "file not read")
     except LineTooLong as e:
         ctx.sink.warn(f"{path}:{e.lineno}", f"{e}; file not read")
+    except TooManyRecords as e:
+        ctx.sink.warn(path, f"{e}; file not read")
     except UnicodeDecodeError as e:
         ctx.sink.warn(path, f"not valid UTF-8 text ({e.reason})")
     except OSError as e:
@@ -191,8 +209,7 @@ def _csv_table(path: Path, reader: Any, ctx: LoadContext) -> Table | None:
     for record in reader:
         if not record:
             continue
-        pos = table.records
-        table.records += 1
+        pos = count_record(table)
         if len(record) != len(header):
             ctx.sink.warn(f"{path}:{reader.line_num}", f"malformed CSV row: {len(record)} "
                           f"fields where the header has {len(header)}")
@@ -212,6 +229,9 @@ def _read_arrow_like(path: Path, ctx: LoadContext, fmt: str) -> Table | None:
         data = pa.parquet.read_table(path) if fmt == "parquet" else read_arrow_file(pa, path)
     except (pa.ArrowException, OSError, ValueError) as e:
         ctx.sink.warn(path, f"not {article} {what} file ({_one_line(e)})")
+        return None
+    if data.num_rows > MAX_RECORDS:
+        ctx.sink.warn(path, f"{TooManyRecords()}; file not read")
         return None
     return table_from_arrow(path, data)
 
