@@ -17,6 +17,7 @@ from tests.unit.pool.hostile_cases import CASES, MARKER, Case, write_outside
 from tests.unit.pool.poolfiles import write
 
 from benchagent.pool import limits
+from benchagent.pool.formats.tabular import files
 from runcli import CliResult, cli
 
 _OPENED: dict[str, list[str] | None] = {"paths": None}
@@ -158,7 +159,7 @@ def test_readme_lists_the_limits() -> None:
 def test_a_file_over_the_record_limit_is_refused(tmp_path: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """The limit the 200 MB file of one repeated line hits (benchmarks/hostile_memory.py)."""
-    monkeypatch.setattr("benchagent.pool.formats.tabular.files.MAX_RECORDS", 5)
+    monkeypatch.setattr(files, "MAX_RECORDS", 5)
     write(tmp_path / "pool" / "d.jsonl", "".join(
         f'{{"question": "{i}+{i}?", "answer": "{2 * i}"}}\n' for i in range(6)))
     env = {"BENCHAGENT_CACHE": str(tmp_path / "cache"), "BENCHAGENT_DENSE_SEARCH": "off"}
