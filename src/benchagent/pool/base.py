@@ -103,10 +103,10 @@ def is_inside(path: Path, root: Path) -> bool:
 
 def pool_root_of(path: Path) -> Path:
     """The root a pool path confines its files to: the folder itself, or a file's folder
-    (so that a file given as a pool path is held to the folder it is in)."""
+    (the path resolved first: what the user names is what they mean, as the CLI resolves it)."""
     absolute = Path(os.path.abspath(path))
-    folder = absolute if absolute.is_dir() else absolute.parent
-    return real_path(folder) or folder
+    real = real_path(absolute) or absolute
+    return real if real.is_dir() else real.parent
 
 
 @dataclass(frozen=True)

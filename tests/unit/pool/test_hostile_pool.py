@@ -16,7 +16,7 @@ import pytest
 from tests.unit.pool.hostile_cases import CASES, MARKER, Case, write_outside
 from tests.unit.pool.poolfiles import write
 
-from benchagent.pool import limits
+from benchagent.pool import Pool, limits
 from benchagent.pool.formats.tabular import files
 from runcli import CliResult, cli
 
@@ -165,3 +165,12 @@ def test_a_file_over_the_record_limit_is_refused(tmp_path: Path,
     env = {"BENCHAGENT_CACHE": str(tmp_path / "cache"), "BENCHAGENT_DENSE_SEARCH": "off"}
     result = cli("pool", "index", tmp_path / "pool", env=env)
     assert result.returncode == 1 and "d.jsonl: more than 5 records" in result.stderr
+
+
+def test_a_pool_path_that_is_a_symlink_means_its_target(tmp_path: Path) -> None:
+    """Confinement is for what a pool holds; the path the user names is theirs to choose."""
+    real = write(tmp_path / "data" / "d.jsonl", "".join(
+        f'{{"question": "{i}+{i}?", "answer": "{2 * i}"}}\n' for i in range(3)))
+    (tmp_path / "home").mkdir()
+    (tmp_path / "home" / "d.jsonl").symlink_to(real)
+    assert [c.size for c in Pool.load([tmp_path / "home" / "d.jsonl"]).cards] == [3]
