@@ -67,6 +67,9 @@ def index(paths: Annotated[list[Path], typer.Argument(help="Pool folders or data
     """Index datasets (build their cards) and register the paths for later commands."""
     resolved = [p.resolve() for p in paths]
     pool = Pool.load(resolved)
+    if not pool.cards:
+        _print_warnings(pool, verbose)
+        raise UserError(_nothing_indexed(resolved, pool))
     pool.search("warm up the index", k=1)
     keep = [] if replace else [p for p in registered() if p not in resolved]
     atomic_write_json(registry_path(), [str(p) for p in keep + resolved])
@@ -74,6 +77,20 @@ def index(paths: Annotated[list[Path], typer.Argument(help="Pool folders or data
     samples = sum(c.size for c in pool.cards)
     formats = ", ".join(f"{n} {fmt}" for fmt, n in sorted(by_format.items()))
     out.print(f"indexed {len(pool.cards)} datasets ({formats}), {samples} samples")
+    _print_warnings(pool, verbose)
+
+
+def _nothing_indexed(paths: list[Path], pool: Pool) -> str:
+    """The reason `pool index` found no dataset: the first thing skipped, if anything was."""
+    where = ", ".join(str(p) for p in paths)
+    if not pool.warnings:
+        return f"indexed 0 datasets: nothing in {where} is a dataset; nothing registered"
+    more = len(pool.warnings) - 1
+    also = f" (and {more} more skipped, listed above)" if more else ""
+    return f"indexed 0 datasets from {where}: {pool.warnings[0]}{also}; nothing registered"
+
+
+def _print_warnings(pool: Pool, verbose: bool) -> None:
     if pool.warnings:
         out.print(f"[yellow]skipped {len(pool.warnings)} file(s) or sample(s):[/]")
         for warning in pool.warnings if verbose else pool.warnings[:10]:

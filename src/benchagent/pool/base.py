@@ -5,17 +5,20 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 from benchagent.errors import BenchagentError
 from benchagent.paths import cache_dir
+from benchagent.pool.limits import MAX_FILE_BYTES, MAX_JSON_DEPTH
 from benchagent.records import DatasetCard, SourceSample
 
 log = logging.getLogger("benchagent.pool")
 
-DEFAULT_MAX_FILE_BYTES = 200 * 1024 * 1024
+DEFAULT_MAX_FILE_BYTES = MAX_FILE_BYTES
+ESCAPES = "escapes the pool root"
 
 PoolFormat = Literal["general-bench", "bigbench", "starter", "jsonl", "csv", "parquet", "hf-disk",
                      "hf"]  # DatasetCard.format
@@ -56,11 +59,54 @@ def default_cache_root() -> Path:
 @dataclass
 class LoadContext:
     """What every loader needs: where warnings go, how large a file may be, where the card
-    cache lives (None: no cache; cards are rebuilt on every load)."""
+    cache lives (None: no cache; cards are rebuilt on every load), and the pool root that
+    every file read must stay inside once resolved (`load_path` sets it to the pool path)."""
 
     sink: WarningSink = field(default_factory=WarningSink)
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     cache_root: Path | None = field(default_factory=default_cache_root)
+    pool_root: Path | None = None
+
+    def inside_pool(self, path: Path) -> bool:
+        """Whether `path`, resolved (symlinks, `..`), stays inside the pool root."""
+        if self.pool_root is None:
+            return True
+        real = real_path(path)
+        return real is not None and is_inside(real, self.pool_root)
+
+    def confined(self, path: Path) -> bool:
+        """True when `path` may be opened; else warn that it escapes (or loops) and say False."""
+        if self.pool_root is None:
+            return True
+        real = real_path(path)
+        if real is None:
+            self.sink.warn(path, "cannot read file: a symlink loop")
+            return False
+        if not is_inside(real, self.pool_root):
+            self.sink.warn(path, f"{ESCAPES} (it resolves to a path outside {self.pool_root}); "
+                           "not opened")
+            return False
+        return True
+
+
+def real_path(path: Path) -> Path | None:
+    """`path` with every symlink and `..` resolved, or None for a symlink loop."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError for a loop
+        return None
+
+
+def is_inside(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def pool_root_of(path: Path) -> Path:
+    """The root a pool path confines its files to: the folder itself, or a file's folder
+    (the path resolved first: what the user names is what they mean, as the CLI resolves it)."""
+    absolute = Path(os.path.abspath(path))
+    real = real_path(absolute) or absolute
+    return real if real.is_dir() else real.parent
 
 
 @dataclass(frozen=True)
@@ -78,8 +124,19 @@ def stable_id(kind: str, relpath: str, name: str) -> str:
     return hashlib.sha1(key.encode("utf-8")).hexdigest()[:8]
 
 
+def warn_symlinked_folder(path: Path, ctx: LoadContext) -> None:
+    """A symlinked folder met on a walk is not followed; the warning says whether it escapes."""
+    if ctx.inside_pool(path):
+        ctx.sink.warn(path, "a symlink to a folder inside the pool: not followed")
+    else:
+        ctx.sink.warn(path, f"a symlinked folder that {ESCAPES}: skipped, not opened")
+
+
 def size_ok(path: Path, ctx: LoadContext) -> bool:
-    """True when the file can be read and is within the size limit; else warn."""
+    """True when the file stays inside the pool root, can be read and is within the size
+    limit; else warn."""
+    if not ctx.confined(path):
+        return False
     try:
         size = path.stat().st_size
     except OSError as e:
@@ -114,19 +171,42 @@ def read_text(path: Path, ctx: LoadContext) -> str | None:
         return None
 
 
-def read_json(path: Path, ctx: LoadContext) -> Any | None:
-    """Parse one JSON file, or warn and return None (too large, not UTF-8, invalid JSON)."""
+def read_json(path: Path, ctx: LoadContext, max_depth: int | None = None) -> Any | None:
+    """Parse one JSON file, or warn and return None (too large, not UTF-8, invalid JSON, or
+    nested more than `max_depth` levels when one is given: for a document that code walks
+    recursively)."""
     text = read_text(path, ctx)
     if text is None:
         return None
     try:
-        return json.loads(text)
+        doc = json.loads(text)
     except json.JSONDecodeError as e:
         ctx.sink.warn(path, f"invalid JSON: {e.msg} at line {e.lineno} column {e.colno}")
+        return None
+    except ValueError as e:  # e.g. an integer of more digits than Python converts
+        ctx.sink.warn(path, f"invalid JSON: {e}")
         return None
     except RecursionError:
         ctx.sink.warn(path, "invalid JSON: nested too deeply")
         return None
+    if doc is None:  # no pool file is a bare null; None also means "warned" to the callers
+        ctx.sink.warn(path, "invalid JSON: the document is null")
+        return None
+    if max_depth is not None and too_deep(doc, max_depth):
+        ctx.sink.warn(path, f"invalid JSON: nested more than {max_depth} levels deep")
+        return None
+    return doc
+
+
+def too_deep(doc: Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether a parsed JSON value nests lists and objects more than `limit` levels deep."""
+    level: list[Any] = [doc]
+    for _ in range(limit):
+        level = [v for item in level if isinstance(item, dict | list)
+                 for v in (item.values() if isinstance(item, dict) else item)]
+        if not level:
+            return False
+    return any(isinstance(item, dict | list) for item in level)
 
 
 def is_valid_utf8(*texts: str) -> bool:

@@ -2,17 +2,42 @@
 
 from __future__ import annotations
 
+import io
 import json
+import wave
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+from PIL import Image
 
 from benchagent.pool import Pool
 from benchagent.pool.starter.generate import MEDIA_SAMPLES_PER_DATASET
 from benchagent.records import SourceSample
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+def png_bytes(size: tuple[int, int] = (2, 2), color: str = "white") -> bytes:
+    """A real PNG: the pool decodes every image it indexes."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+PNG = png_bytes()
+
+
+def wav_bytes(frames: int = 800, rate: int = 8000) -> bytes:
+    """A real WAV (16-bit mono silence): the pool decodes every clip it indexes."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as clip:
+        clip.setnchannels(1)
+        clip.setsampwidth(2)
+        clip.setframerate(rate)
+        clip.writeframes(b"\x00\x00" * frames)
+    return buffer.getvalue()
+
+
+WAV = wav_bytes()
 LABELS = ["negative", "positive"]
 FEATURES = {"text": {"dtype": "string", "_type": "Value"},
             "label": {"names": LABELS, "_type": "ClassLabel"}}

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.unit.pool.poolfiles import PNG
 
 from benchagent.pool import Pool, PoolError, PoolWarning
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 LIMIT = 50_000
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from benchagent.pool.base import LoadContext, LoadedDataset, PoolError
+from benchagent.pool.base import LoadContext, LoadedDataset, PoolError, pool_root_of
 from benchagent.pool.formats import bigbench, generalbench, hfdisk, hfhub, starter
 from benchagent.pool.formats.folders import MarkerFileLoader, PlainFolderLoader
 from benchagent.pool.formats.loader import Loader
@@ -35,10 +35,17 @@ LOADERS += [
 
 
 def load_path(path: Path, ctx: LoadContext) -> list[LoadedDataset]:
-    """Every dataset under one pool path; bad files become warnings, a missing path an error."""
-    for loader in LOADERS:
-        if loader.recognises(path):
-            return loader.load(path, ctx)
+    """Every dataset under one pool path; bad files become warnings, a missing path an error.
+
+    Every file read while loading it must resolve to a path inside it (see `pool_root_of`).
+    """
+    outer_root, ctx.pool_root = ctx.pool_root, pool_root_of(path)
+    try:
+        for loader in LOADERS:
+            if loader.recognises(path):
+                return loader.load(path, ctx)
+    finally:
+        ctx.pool_root = outer_root
     if not path.exists():
         raise PoolError(f"pool path does not exist: {path}")
     raise PoolError(f"pool path is neither a file nor a folder: {path}")

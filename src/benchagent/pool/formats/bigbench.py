@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
 
-from benchagent.pool.base import LoadContext, LoadedDataset, is_valid_utf8, read_json, stable_id
+from benchagent.pool.base import (
+    LoadContext,
+    LoadedDataset,
+    is_valid_utf8,
+    pool_root_of,
+    read_json,
+    stable_id,
+)
 from benchagent.pool.cards.cardcache import CardKey, cached_card
 from benchagent.pool.cards.profile import normalize_answers, profiled_fields
 from benchagent.pool.fields import as_text, as_text_list
+from benchagent.pool.limits import MAX_OPTIONS, sample_over_limit
 from benchagent.records import DatasetCard, FieldRole, SourceSample
 
 TASK_FILE = "task.json"
@@ -41,7 +50,10 @@ class TaskLoader:
         return is_task_dir(path) if path.is_dir() else path.name == TASK_FILE and path.is_file()
 
     def load(self, path: Path, ctx: LoadContext) -> list[LoadedDataset]:
-        return load_task_dir(path if path.is_dir() else path.parent, ctx)
+        task_dir = path if path.is_dir() else path.parent
+        if is_task_dir(task_dir.parent):  # a subtask given on its own reads its task's file too
+            ctx.pool_root = pool_root_of(task_dir.parent)
+        return load_task_dir(task_dir, ctx)
 
     def finds(self, path: Path) -> bool:
         """A sub-folder with an entry `task.json` that is not a folder (even a broken link,
@@ -160,6 +172,8 @@ def _samples(path: Path, examples: list[Any], dataset_id: str, prefix: str,
 def _example(ex: Any, dataset_id: str, sid: str, prefix: str) -> SourceSample:
     if not isinstance(ex, dict):
         raise BadExample("example is not a JSON object")
+    if not isinstance(ex.get("input"), str):  # "" is BIG-bench's way to say: the options ask
+        raise BadExample("example has no input (no `input` text)")
     question = as_text(ex.get("input"))
     targets = as_text_list(ex.get("target"))
     scores = ex.get("target_scores")
@@ -174,6 +188,8 @@ def _example(ex: Any, dataset_id: str, sid: str, prefix: str) -> SourceSample:
         raise BadExample("example has no target or target_scores")
     if not (question or options):
         raise BadExample("example has no input")
+    if reason := sample_over_limit(question, prefix, options=len(options)):
+        raise BadExample(reason)
     if not is_valid_utf8(question, answer, prefix, *options, *aliases):
         raise BadExample("text is not valid UTF-8 (lone surrogate escapes)")
     return SourceSample(
@@ -184,16 +200,33 @@ def _example(ex: Any, dataset_id: str, sid: str, prefix: str) -> SourceSample:
 
 def _scored_options(scores: dict[str, Any]) -> tuple[list[str], list[str]]:
     """Options in file order (never shuffled here) and the ones with the top score."""
+    if len(scores) > MAX_OPTIONS:
+        raise BadExample(f"target_scores has {len(scores)} options, over the "
+                         f"{MAX_OPTIONS}-option limit")
     options: list[str] = []
     values: list[float] = []
     for key, value in scores.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise BadExample(f"target_scores value for {key!r} is not a number")
+            raise BadExample(f"target_scores value for {key[:40]!r} is not a number")
+        number = _as_float(value)
+        if not math.isfinite(number):
+            raise BadExample(f"target_scores value for {key[:40]!r} is {number} "
+                             "(not a finite number)")
         text = key.strip()
         if text and text not in options:
             options.append(text)
-            values.append(float(value))
+            values.append(number)
     if len(options) < 2:
         raise BadExample("target_scores has fewer than two options")
     best = max(values)
+    if best == min(values):
+        raise BadExample(f"target_scores gives every option the same score ({best:g}): "
+                         "no option is the answer")
     return options, [o for o, v in zip(options, values, strict=True) if v == best]
+
+
+def _as_float(value: int | float) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # an integer too large for a float
+        return math.inf

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from itertools import groupby
 from pathlib import Path
 
-from benchagent.pool.base import LoadContext, LoadedDataset
+from benchagent.pool.base import LoadContext, LoadedDataset, warn_symlinked_folder
 from benchagent.pool.formats.loader import DatasetFolder, FoundBelow, Loader
 
 NOTHING_FOUND = "no datasets found (no annotation.json, task.json or datasets/)"
@@ -44,7 +44,8 @@ class MarkerFileLoader:
 class PlainFolderLoader:
     """Any other folder: the datasets below it, as the loaders that are `FoundBelow` find them.
 
-    Hidden files and folders are skipped; a sub-folder that is a dataset is not looked into.
+    Hidden files and folders are skipped; a sub-folder that is a dataset is not looked into; a
+    symlinked sub-folder is not followed (with a warning that says whether it escapes the pool).
     """
 
     name = "folder"
@@ -57,7 +58,7 @@ class PlainFolderLoader:
 
     def load(self, path: Path, ctx: LoadContext) -> list[LoadedDataset]:
         finders = [f for f in self._loaders if isinstance(f, FoundBelow)]
-        found = walk(path, finders)
+        found = walk(path, finders, ctx)
         if not found:
             ctx.sink.warn(path, NOTHING_FOUND)
         out: list[LoadedDataset] = []
@@ -68,13 +69,17 @@ class PlainFolderLoader:
         return out
 
 
-def walk(root: Path, finders: Sequence[FoundBelow]) -> list[tuple[FoundBelow, Path]]:
+def walk(root: Path, finders: Sequence[FoundBelow],
+         ctx: LoadContext) -> list[tuple[FoundBelow, Path]]:
     """What the finders find below `root`, each with the first finder that found it, in a
     stable order: folders depth first by name, a folder's files before its sub-folders."""
     found: list[tuple[FoundBelow, Path]] = []
     for dirpath, dirnames, filenames in os.walk(root):
         here = Path(dirpath)
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in [d for d in dirnames if (here / d).is_symlink()]:
+            warn_symlinked_folder(here / name, ctx)
+            dirnames.remove(name)
         finder = _first(finders, here) if here != root else None
         if finder is not None:
             found.append((finder, here))

@@ -7,18 +7,24 @@ reads both.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from benchagent.pool.base import (
+    ESCAPES,
     LoadContext,
     LoadedDataset,
     PoolFormat,
+    is_inside,
     is_valid_utf8,
+    pool_root_of,
     read_json,
+    real_path,
     relpath_or_name,
     stable_id,
+    warn_symlinked_folder,
 )
 from benchagent.pool.cards.cardcache import CardKey, cached_card
 from benchagent.pool.cards.profile import normalize_answers, profiled_fields
@@ -33,7 +39,8 @@ from benchagent.pool.fields import (
     split_lettered_options,
 )
 from benchagent.pool.formats.fieldmap import FieldMap, map_from_card, map_from_profile
-from benchagent.pool.formats.media import MediaError, MediaResolver
+from benchagent.pool.formats.media import MediaError, MediaResolver, checked_dir
+from benchagent.pool.limits import MAX_JSON_DEPTH, sample_over_limit
 from benchagent.records import DatasetCard, FieldRole, Modality, SourceSample
 
 MARKER = "pool.json"
@@ -73,26 +80,45 @@ def open_pool(root: Path, ctx: LoadContext) -> GBPool:
     cards_dir = root / "cards"
     if cards_dir.is_dir():
         for card_path in sorted(cards_dir.glob("*.json")):
-            raw = read_json(card_path, ctx)
+            raw = read_json(card_path, ctx, MAX_JSON_DEPTH)  # json.dumps walks it
             source = get_path(raw, "raw_meta.source_json") if isinstance(raw, dict) else None
             if not isinstance(raw, dict) or not isinstance(source, str):
                 if raw is not None:
                     ctx.sink.warn(card_path, "not a dataset card (no raw_meta.source_json)")
                 continue
             rel = source.removeprefix("data/").lstrip("/")
+            if _escapes(root, rel):
+                ctx.sink.warn(card_path, f"raw_meta.source_json {source!r} {ESCAPES}")
+                continue
             pool.cards[rel] = raw
     return pool
 
 
-def discover(root: Path) -> list[Path]:
-    """Every annotation file under the pool's `datasets/` folder, in a stable order."""
-    return sorted((root / "datasets").rglob(ANNOTATION))
+def _escapes(root: Path, rel: str) -> bool:
+    """Whether a card's data path climbs out of the pool root (by `..` or by a symlink)."""
+    if os.path.normpath(rel).split(os.sep)[0] == os.pardir:
+        return True
+    real, real_root = real_path(root / rel), real_path(root)
+    return real is None or real_root is None or not is_inside(real, real_root)
+
+
+def discover(root: Path, ctx: LoadContext) -> list[Path]:
+    """Every annotation file under the pool's `datasets/` folder, in a stable order; a
+    symlinked folder is not followed (with a warning)."""
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root / "datasets"):
+        here = Path(dirpath)
+        for name in sorted(dirnames):
+            if (here / name).is_symlink():
+                warn_symlinked_folder(here / name, ctx)
+        found += [here / ANNOTATION] if ANNOTATION in filenames else []
+    return sorted(found)
 
 
 def load_root(root: Path, ctx: LoadContext) -> list[LoadedDataset]:
     """Every dataset of a General-Bench (or starter) root; cards without data are reported."""
     pool = open_pool(root, ctx)
-    files = discover(root)
+    files = discover(root, ctx)
     present = {relpath_or_name(f, root) for f in files}
     for rel in sorted(set(pool.cards) - present):
         ctx.sink.warn(root / rel, "a dataset card names this data file, but it is missing")
@@ -139,7 +165,7 @@ class AnnotationFileLoader:
         return path.is_file() and path.name == ANNOTATION
 
     def load(self, path: Path, ctx: LoadContext) -> list[LoadedDataset]:
-        return load_annotations([path], ctx)
+        return load_annotation_path(path, ctx)
 
     def finds(self, path: Path) -> bool:
         return path.name == ANNOTATION and not path.is_dir()
@@ -159,7 +185,16 @@ class AnyFileLoader:
         return path.is_file()
 
     def load(self, path: Path, ctx: LoadContext) -> list[LoadedDataset]:
-        return load_annotations([path], ctx)
+        return load_annotation_path(path, ctx)
+
+
+def load_annotation_path(path: Path, ctx: LoadContext) -> list[LoadedDataset]:
+    """An annotation file given as a pool path: it may read the cards and marker of the
+    General-Bench root above it, so that root is the one its files must stay inside."""
+    root = find_root(path)
+    if root is not None:
+        ctx.pool_root = pool_root_of(root)
+    return load_annotations([path], ctx)
 
 
 def dataset_root(json_path: Path, pool_root: Path | None) -> Path:
@@ -196,7 +231,7 @@ def load_annotation(
         ctx.sink.warn(json_path, "no answer field found in the samples")
         return None
     resolver = MediaResolver(json_path.parent, dataset_root(json_path, pool.root if pool else None),
-                             ctx.max_file_bytes)
+                             ctx.max_file_bytes, checked_dir(ctx.cache_root))
     name = _name(raw_card, meta, json_path)
     fmt: PoolFormat = pool.format if pool else "general-bench"
     card_id = as_text(raw_card.get("dataset_id")) if raw_card else ""
@@ -260,11 +295,10 @@ def _texts(row: dict[str, Any], paths: list[str]) -> str:
     return "\n\n".join(t for p in paths if (t := as_text(get_path(row, p))))
 
 
-def _sample(row: dict[str, Any], fmap: FieldMap, resolver: MediaResolver, dataset_id: str,
-            sid: str) -> SourceSample:
-    paths = fmap.paths
-    question = _texts(row, paths.get(FieldRole.question, []))
-    instruction = _texts(row, paths.get(FieldRole.instruction, []))
+def _prompt(row: dict[str, Any], fmap: FieldMap) -> tuple[str, str]:
+    """The sample's question and instruction, placeholders filled."""
+    question = _texts(row, fmap.paths.get(FieldRole.question, []))
+    instruction = _texts(row, fmap.paths.get(FieldRole.instruction, []))
     if "<<<" in question or "<<<" in instruction:
         inputs = row.get("input")
         merged = {**row, **inputs} if isinstance(inputs, dict) else row
@@ -272,6 +306,13 @@ def _sample(row: dict[str, Any], fmap: FieldMap, resolver: MediaResolver, datase
         shown = fmap.rendered_names()
         question = fill_placeholders(question, values, shown)
         instruction = fill_placeholders(instruction, values, shown)
+    return question, instruction
+
+
+def _sample(row: dict[str, Any], fmap: FieldMap, resolver: MediaResolver, dataset_id: str,
+            sid: str) -> SourceSample:
+    paths = fmap.paths
+    question, instruction = _prompt(row, fmap)
     options: list[str] = []
     for p in paths.get(FieldRole.options, []):
         value = get_path(row, p)
@@ -279,6 +320,9 @@ def _sample(row: dict[str, Any], fmap: FieldMap, resolver: MediaResolver, datase
             options = as_text_list(value)
     if not options:
         question, options = split_candidate_choices(question)
+    context = _texts(row, paths.get(FieldRole.context, []))
+    if reason := sample_over_limit(question, instruction, context, len(options)):
+        raise BadSample(reason)
     answers = as_text_list(get_path(row, paths[FieldRole.answer][0]))
     if not answers:
         raise BadSample("sample has no answer")
@@ -293,9 +337,8 @@ def _sample(row: dict[str, Any], fmap: FieldMap, resolver: MediaResolver, datase
     images = _media(row, paths.get(FieldRole.image, []), resolver, Modality.image)
     audio = _media(row, paths.get(FieldRole.audio, []), resolver, Modality.audio)
     sample = SourceSample(
-        dataset_id=dataset_id, source_id=sid, question=question,
-        context=_texts(row, paths.get(FieldRole.context, [])), options=options,
-        answer=answer, answer_aliases=aliases, images=images, audio=audio,
+        dataset_id=dataset_id, source_id=sid, question=question, context=context,
+        options=options, answer=answer, answer_aliases=aliases, images=images, audio=audio,
         dialog=_dialog(row, fmap), instruction=instruction,
     )
     texts = [sample.question, sample.context, sample.answer, sample.instruction,

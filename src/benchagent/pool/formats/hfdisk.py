@@ -31,6 +31,7 @@ from benchagent.pool.formats.tabular.sources import (
     read_files,
 )
 from benchagent.pool.formats.tabular.table import TableSpec, load_table
+from benchagent.pool.limits import MAX_JSON_DEPTH
 
 DICT_FILE = "dataset_dict.json"
 INFO_FILE = "dataset_info.json"
@@ -95,7 +96,8 @@ def load_saved(folder: Path, rel_root: Path, ctx: LoadContext) -> list[LoadedDat
 
 
 def _arrow_files(folder: Path, ctx: LoadContext) -> list[Path]:
-    state = read_json(folder / STATE_FILE, ctx) if (folder / STATE_FILE).is_file() else None
+    state = (read_json(folder / STATE_FILE, ctx, MAX_JSON_DEPTH)  # its entries are shown
+             if (folder / STATE_FILE).is_file() else None)
     listed = state.get("_data_files") if isinstance(state, dict) else None
     if not isinstance(listed, list):
         return sorted(folder.glob("*.arrow"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from benchagent.pool.base import LoadContext, LoadedDataset
+from benchagent.pool.base import LoadContext, LoadedDataset, is_inside, real_path
 from benchagent.pool.formats.generalbench import MARKER, load_root
 
 _MAX_MARKER_BYTES = 1 << 20
@@ -22,6 +22,9 @@ def is_starter_pool(path: Path) -> bool:
     marker = path / MARKER
     if not ((path / "datasets").is_dir() and marker.is_file()):
         return False
+    real, root = real_path(marker), real_path(path)
+    if real is None or root is None or not is_inside(real, root):
+        return False  # never opened here; the General-Bench loader refuses it with the reason
     try:
         if marker.stat().st_size > _MAX_MARKER_BYTES:
             return False

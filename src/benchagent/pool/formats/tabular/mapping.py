@@ -1,6 +1,7 @@
 """Field-mapping files: what a tabular dataset is called and which column plays which role.
 
-`<stem>.benchagent.toml` next to `<stem>.jsonl` (or .csv, .parquet, ...) describes that file;
+`<file>.benchagent.toml` next to a data file (`x.jsonl.benchagent.toml` for `x.jsonl`), or
+`<stem>.benchagent.toml` (`x.benchagent.toml`), describes that file (the first, if both exist);
 `benchagent-dataset.toml` in a folder makes the folder one dataset (all its data files, one
 dataset per split). Every key is optional:
 
@@ -65,15 +66,22 @@ class DatasetMapping:
 
 
 def mapping_path_for(data_file: Path) -> Path | None:
-    """The mapping file that describes one data file (`<stem>.benchagent.toml`), if any."""
+    """The mapping file that describes one data file (`x.jsonl.benchagent.toml`, else
+    `x.benchagent.toml`), if any."""
     stem = data_file.name.split(".", 1)[0]
-    cand = data_file.with_name(stem + FILE_SUFFIX)
-    return cand if cand.is_file() else None
+    for name in (data_file.name + FILE_SUFFIX, stem + FILE_SUFFIX):
+        cand = data_file.with_name(name)
+        if cand.is_file():
+            return cand
+    return None
 
 
 def data_file_for(mapping_file: Path, suffixes: tuple[str, ...]) -> Path | None:
-    """The data file a `<stem>.benchagent.toml` describes."""
-    stem = mapping_file.name.removesuffix(FILE_SUFFIX)
+    """The data file a `x.jsonl.benchagent.toml` or `x.benchagent.toml` describes."""
+    stem = mapping_file.name[: -len(FILE_SUFFIX)]
+    named = mapping_file.with_name(stem)
+    if stem.lower().endswith(suffixes) and named.is_file():
+        return named
     found = sorted(p for p in mapping_file.parent.glob(f"{stem}.*")
                    if p.is_file() and p.name.lower().endswith(suffixes))
     return found[0] if found else None

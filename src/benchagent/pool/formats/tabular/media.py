@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from benchagent.pool.fields import as_text
-from benchagent.pool.formats.media import MediaError, MediaResolver
+from benchagent.pool.formats.media import MediaError, MediaResolver, checked_dir
 from benchagent.records import Modality
 
 _MAGIC_EXT = (
@@ -44,6 +44,7 @@ class MediaFinder:
     def __init__(self, root: Path | None, cache_root: Path | None, max_bytes: int) -> None:
         self.root = root
         self.store = cache_root / "media" if cache_root is not None else None
+        self.checked = checked_dir(cache_root)
         self.max_bytes = max_bytes
         self._resolvers: dict[Path, MediaResolver] = {}
 
@@ -70,7 +71,7 @@ class MediaFinder:
 
     def _resolver(self, base: Path, root: Path) -> MediaResolver:
         if base not in self._resolvers:
-            self._resolvers[base] = MediaResolver(base, root, self.max_bytes)
+            self._resolvers[base] = MediaResolver(base, root, self.max_bytes, self.checked)
         return self._resolvers[base]
 
     def _path(self, ref: str, base: Path, kind: Modality) -> str:

@@ -186,7 +186,27 @@ class FileLoader:
         return load_file(data, path.parent, ctx)
 
     def finds(self, path: Path) -> bool:
-        return path.name.lower().endswith(DATA_SUFFIXES) and not path.is_dir()
+        """A data file, or a mapping file (found so that one describing nothing warns)."""
+        return path.name.lower().endswith((FILE_SUFFIX, *DATA_SUFFIXES)) and not path.is_dir()
 
     def load_found(self, paths: list[Path], root: Path, ctx: LoadContext) -> list[LoadedDataset]:
-        return [ds for file in paths for ds in load_file(file, root, ctx)]
+        out: list[LoadedDataset] = []
+        for file in paths:
+            if file.name.lower().endswith(FILE_SUFFIX):
+                warn_unused_mapping(file, ctx)
+            else:
+                out += load_file(file, root, ctx)
+        return out
+
+
+def warn_unused_mapping(mapping_file: Path, ctx: LoadContext) -> None:
+    """Warn about a mapping file that describes no data file (the data file loads itself)."""
+    data = data_file_for(mapping_file, DATA_SUFFIXES)
+    if data is None:
+        stem = mapping_file.name[: -len(FILE_SUFFIX)]
+        expected = stem if format_of(Path(stem)) else f"{stem}.jsonl, .csv, .parquet..."
+        ctx.sink.warn(mapping_file, f"mapping file matches no data file (no {expected} next "
+                      "to it); ignored")
+    elif mapping_path_for(data) != mapping_file:
+        ctx.sink.warn(mapping_file, f"mapping file ignored: {mapping_path_for(data)} describes "
+                      f"{data.name}")

@@ -26,6 +26,7 @@ from benchagent.pool.formats.tabular.columns import ColumnMap, map_columns, pars
 from benchagent.pool.formats.tabular.files import Row
 from benchagent.pool.formats.tabular.mapping import DatasetMapping
 from benchagent.pool.formats.tabular.media import BadMedia, MediaFinder
+from benchagent.pool.limits import sample_over_limit
 from benchagent.records import AnswerType, DatasetCard, FieldRole, Modality, SourceSample
 
 _TEXT_ROLES = (FieldRole.question, FieldRole.context, FieldRole.options, FieldRole.dialog,
@@ -75,7 +76,8 @@ def load_table(spec: TableSpec, ctx: LoadContext) -> LoadedDataset | None:
     if not samples:
         ctx.sink.warn(spec.source, "no valid samples")
         return None
-    key = (CardKey(spec.format).files(spec.files)
+    hashed = [f for f in spec.files if ctx.inside_pool(f)]  # never open a file that escapes
+    key = (CardKey(spec.format).files(hashed)
            .file(spec.mapping.path if spec.mapping else None)
            .text(dataset_id, spec.source, spec.split, *spec.key_extra)
            .text(json.dumps([spec.features, spec.info], sort_keys=True, default=str))
@@ -136,6 +138,11 @@ def _sample(row: Row, cmap: ColumnMap, media: MediaFinder, dataset_id: str,
             sid: str) -> SourceSample:
     r, roles = row.data, cmap.roles
     options, labels = _options(r, roles.get(FieldRole.options, []))
+    question = _join(r, roles.get(FieldRole.question, []))
+    context = _join(r, roles.get(FieldRole.context, []))
+    instruction = _join(r, roles.get(FieldRole.instruction, []))
+    if reason := sample_over_limit(question, instruction, context, len(options)):
+        raise BadSample(reason)
     answer, aliases = _answer(r, cmap, options, labels)
     base = row.file.parent
     images = [p for c in roles.get(FieldRole.image, [])
@@ -143,11 +150,9 @@ def _sample(row: Row, cmap: ColumnMap, media: MediaFinder, dataset_id: str,
     audio = [p for c in roles.get(FieldRole.audio, [])
              for p in media.find(value(r, c), base, Modality.audio)]
     sample = SourceSample(
-        dataset_id=dataset_id, source_id=sid, question=_join(r, roles.get(FieldRole.question, [])),
-        context=_join(r, roles.get(FieldRole.context, [])), options=options, answer=answer,
-        answer_aliases=aliases, images=images, audio=audio,
-        dialog=_dialog(r, roles.get(FieldRole.dialog, [])),
-        instruction=_join(r, roles.get(FieldRole.instruction, [])),
+        dataset_id=dataset_id, source_id=sid, question=question, context=context,
+        options=options, answer=answer, answer_aliases=aliases, images=images, audio=audio,
+        dialog=_dialog(r, roles.get(FieldRole.dialog, [])), instruction=instruction,
     )
     texts = [sample.question, sample.context, sample.answer, sample.instruction,
              *sample.options, *sample.dialog, *sample.answer_aliases]
