@@ -81,7 +81,7 @@ def test_the_last_attempt_is_cut_to_what_is_left_of_the_deadline(
         hung_server: FaultServer) -> None:
     client = _client(hung_server, timeout=5.0, deadline_s=1.0, max_retries=0)
     start = time.monotonic()
-    with pytest.raises(ModelError, match="at the 1s deadline: .* did not answer within"):
+    with pytest.raises(ModelError, match=r"at the 1s deadline: .* did not answer within"):
         client.complete(PLAIN, role="judge")
     assert time.monotonic() - start < 2.5  # not the 5 s of one attempt's own timeout
 
