@@ -49,7 +49,8 @@ def test_a_hung_endpoint_fails_at_the_deadline_naming_endpoint_and_deadline(
     message = str(failure.value)
     assert "\n" not in message
     assert hung_server.base_url in message and "1.5s deadline" in message, message
-    assert 1.0 <= elapsed < 3.0, elapsed  # max_retries=50 would take 15 s and more
+    # it stops when the next pause would pass the deadline (the pause has jitter), not at 50 tries
+    assert elapsed < 3.0, elapsed  # max_retries=50 would take 15 s and more
     assert len(hung_server.requests) >= 2  # the retries still happen within the deadline
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
