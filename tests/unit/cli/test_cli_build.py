@@ -39,11 +39,9 @@ def test_build_temporal_query(tmp_path: Path, shared_pools: Path, model: list[st
     assert (model_calls(run) > 0) == bool(model)
 
     calls_before = model_calls(run)
-    start = time.perf_counter()
     resumed = cli("resume", run)
     assert resumed.returncode == 0, resumed.stderr
     assert model_calls(run) == calls_before
-    assert time.perf_counter() - start < 30
     assert benchmark(run) == samples
 
     shown = cli("show", run)
