@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-
 import pytest
 
 from benchagent.executor.dedup import near_duplicates
