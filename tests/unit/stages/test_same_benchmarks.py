@@ -1,8 +1,12 @@
 """The stage engine builds what the pipeline before it built: fixed queries and pools, the same
-seed, byte-identical plan files and benchmarks (tests/golden holds the earlier outputs)."""
+seed, byte-identical plan files and benchmarks (tests/golden holds the earlier outputs).
+
+A change that is meant to change items rewrites the golden files with
+`UPDATE_GOLDEN=1 pytest tests/unit/stages/test_same_benchmarks.py`; read the diff whole."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -31,6 +35,10 @@ def test_build_matches_the_golden_run(case: str, shared_pools: Path, tmp_path: P
     query, size, pools, model = _cases(shared_pools)[case]
     result = benchagent.build(query, out=tmp_path / case, size=size, pools=pools,  # type: ignore[arg-type]
                               model=model)
+    if os.environ.get("UPDATE_GOLDEN"):
+        for rel in FILES:
+            (GOLDEN / case / Path(rel).name).write_text(
+                (result.run_dir / rel).read_text(encoding="utf-8"), encoding="utf-8")
     assert result.items == len((GOLDEN / case / "benchmark.jsonl").read_text().splitlines())
     for rel in FILES:
         expected = (GOLDEN / case / Path(rel).name).read_text(encoding="utf-8")
