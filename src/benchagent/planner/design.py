@@ -4,15 +4,19 @@ a coverage-and-consistency check, and revisions when grounding or allocation pus
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 from pydantic import BaseModel, Field, create_model
 
 from benchagent.errors import BenchagentError
 from benchagent.models import ModelClient
 from benchagent.operators import REGISTRY
-from benchagent.pool import Pool, ScoredCard
+from benchagent.planner.relevance import RELEVANT, clauses, relevance
+from benchagent.planner.request import content_text, media_from_text, query_modalities
+from benchagent.pool import Pool
 from benchagent.prompts import render
 from benchagent.records import (
     AnswerType,
@@ -25,14 +29,8 @@ from benchagent.records import (
 )
 
 DESIGN_ROUNDS = 2  # coverage-check rounds after the first proposal
-_CUES = {Modality.image: re.compile(r"\b(image|images|picture|photo|diagram|chart|visual|"
-                                    r"scan|scans|x-ray|rendered)\b", re.IGNORECASE),
-         Modality.audio: re.compile(r"\b(audio|spoken|speech|hears?|heard|read aloud|voice|"
-                                    r"listen\w*|sound|clip)\b", re.IGNORECASE),
-         Modality.video: re.compile(r"\b(video|videos|footage|movie clips?)\b", re.IGNORECASE)}
-# Words saying the media are to be made from text ("rendered as an image", "read aloud").
-_PRODUCED = re.compile(r"\b(render\w*|read aloud|spoken|speak\w*|hears?|synthesi[sz]\w*|"
-                       r"text (shown|in) (an )?images?)\b", re.IGNORECASE)
+_CLAUSE_LEAD = re.compile(r"^((the |a )?models? (must|can|should|has to) |whether |to )+",
+                          re.IGNORECASE)
 _ROLE_OF = {Modality.image: FieldRole.image, Modality.audio: FieldRole.audio}
 
 
@@ -74,11 +72,6 @@ def design_schema(max_subtasks: int) -> type[DesignOutput]:
                         subtasks=(list[Subtask], Field(min_length=1, max_length=max_subtasks)))
 
 
-def query_modalities(query: Query) -> list[Modality]:
-    """The input modalities the request asks for, read from its words."""
-    return [Modality.text] + [m for m, cue in _CUES.items() if cue.search(query.description)]
-
-
 def target_answer_type(card: DatasetCard) -> AnswerType:
     """What a benchmark item drawn from this dataset asks for."""
     if card.answer_type in (AnswerType.multiple_choice, AnswerType.yes_no):
@@ -86,11 +79,6 @@ def target_answer_type(card: DatasetCard) -> AnswerType:
     if card.answer_type in (AnswerType.number, AnswerType.short_text):
         return AnswerType.multiple_choice  # distractors come from the answer space
     return AnswerType.free_form
-
-
-def _title(card: DatasetCard) -> str:
-    words = re.split(r"[\s_/-]+", card.name.strip())
-    return " ".join(w if w.isupper() else w.capitalize() for w in words if w)[:80]
 
 
 def servable(modality: Modality, pool: Pool) -> bool:
@@ -111,44 +99,58 @@ def check_servable(query: Query, pool: Pool) -> None:
                             f"data (--pool)")
 
 
-def media_from_text(query: Query) -> bool:
-    """The request wants its images or audio made from text (rendered, spoken)."""
-    return len(query_modalities(query)) > 1 and bool(_PRODUCED.search(query.description))
+def _best_clause(parts: list[str], pool: Pool) -> list[int]:
+    """Per card (in pool order), the index of the request clause closest to it."""
+    sims = [pool.similarity(p) for p in parts]
+    table = np.stack([s.cosine if s.cosine is not None else s.coverage for s in sims])
+    return [int(i) for i in table.argmax(axis=0)]
 
 
-def _rules_hits(query: Query, pool: Pool, k: int) -> list[ScoredCard]:
-    if not media_from_text(query):
-        return pool.search(query.description, k=k)
-    text = query.description
-    for cue in [_PRODUCED, *_CUES.values()]:
-        text = cue.sub(" ", text)
-    hits = pool.search(text, k=k * 4)
-    return [h for h in hits if list(h.card.modalities_in) == [Modality.text]][:k]
+def _clause_title(clause: str) -> str:
+    text = _CLAUSE_LEAD.sub("", clause).strip()
+    return (text[:1].upper() + text[1:])[:80] or clause[:80]
 
 
-def design_rules(query: Query, pool: Pool, max_subtasks: int) -> list[Subtask]:
-    """Subtasks from the capabilities that the query and the pool's cards share, with the
-    input modalities the query asks for (from text datasets when it wants media made)."""
+def _nothing_serves(query: Query, pool: Pool, floor: float) -> PlanningError:
+    scored = relevance(content_text(query), pool, query_modalities(query),
+                       media_from_text(query))
+    if not scored:
+        return PlanningError("no dataset in the pool has the inputs the request asks for "
+                             f"({', '.join(m.value for m in query_modalities(query))}): add "
+                             "a pool with such data (--pool)")
+    best = max(scored, key=lambda cid: scored[cid].score)
+    return PlanningError(
+        f"no dataset in the pool serves the request: the closest, {pool.card(best).name}, has "
+        f"{scored[best].describe()}, below {floor}; add datasets that test it (--pool) or "
+        "rephrase the request")
+
+
+def design_rules(query: Query, pool: Pool, max_subtasks: int,
+                 floor: float = RELEVANT) -> list[Subtask]:
+    """One subtask per clause of the request that some dataset serves (relevance to the
+    request at `floor` or above), named after the clause; its modalities are the request's."""
     wanted = query_modalities(query)
-    hits = _rules_hits(query, pool, max(10, max_subtasks * 3))
-    if not hits or hits[0].score <= 0:
-        raise PlanningError("no dataset in the pool matches the request: add a pool with "
-                            "--pool or rephrase the request")
-    floor = hits[0].score * 0.35
-    subtasks: list[Subtask] = []
-    for hit in hits:
-        name = _title(hit.card)
-        if hit.score < floor or any(s.name == name for s in subtasks):
-            continue
-        modalities = sorted(set(hit.card.modalities_in) | set(wanted), key=list(Modality).index)
+    scored = relevance(content_text(query), pool, wanted, media_from_text(query))
+    served = sorted((cid for cid, r in scored.items() if r.score >= floor),
+                    key=lambda cid: (-scored[cid].score, pool.card(cid).name))
+    if not served:
+        raise _nothing_serves(query, pool, floor)
+    parts = clauses(content_text(query)) or [content_text(query)]
+    nearest = _best_clause(parts, pool)
+    position = {c.id: i for i, c in enumerate(pool.cards)}
+    groups: dict[int, list[DatasetCard]] = {}
+    for cid in served:
+        groups.setdefault(nearest[position[cid]], []).append(pool.card(cid))
+    subtasks = []
+    for part, cards in list(groups.items())[:max_subtasks]:
+        types = Counter(target_answer_type(c) for c in cards)
         subtasks.append(Subtask(
-            name=name,
-            description=hit.card.description or f"Items drawn from {hit.card.name}.",
-            capability=", ".join(hit.card.tasks[:3]) or name.lower(),
-            modalities=modalities, answer_type=target_answer_type(hit.card),
-        ))
-        if len(subtasks) == max_subtasks:
-            break
+            name=_clause_title(parts[part]),
+            description=f"{_clause_title(parts[part])}, as the request puts it: "
+                        f"{query.description[:300]}",
+            capability=parts[part][:200],
+            modalities=sorted(set(wanted), key=list(Modality).index),
+            answer_type=types.most_common(1)[0][0]))
     return subtasks
 
 

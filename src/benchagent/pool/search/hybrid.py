@@ -88,8 +88,8 @@ class HybridIndex:
         lexical = self.bm25.term_scores(query.terms)
         # einsum, not `@`: BLAS's threads and the embedding engine's OpenMP threads, both
         # spinning on 2 cores, made the product after a query embedding ~10x slower.
-        query_vector = self.embedder.embed_query(text)
-        cosine = np.einsum("ij,j->i", self._vectors, query_vector).astype(np.float64)
+        cosine = self.cosines(text)
+        assert cosine is not None
         fused = np.round(self._fuse(lexical, cosine), 6)
         keep = self.bm25.masks.mask(modalities, answer_types)
         keep &= (lexical > 0) | (cosine >= self.embedder.relevance_floor)
@@ -103,6 +103,13 @@ class HybridIndex:
                                    bm25=round(float(lexical[i]), 6),
                                    dense=round(float(cosine[i]), 6)))
         return hits
+
+    def cosines(self, text: str) -> Floats | None:
+        """Every card's cosine similarity to the text (None without dense vectors)."""
+        if self._vectors is None or self.embedder is None or not text.strip():
+            return None
+        query_vector = self.embedder.embed_query(text)
+        return np.einsum("ij,j->i", self._vectors, query_vector).astype(np.float64)
 
     def _fuse(self, lexical: Floats, cosine: Floats) -> Floats:
         top = lexical.max(initial=0.0)

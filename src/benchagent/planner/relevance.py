@@ -1,0 +1,116 @@
+"""Absolute relevance: the probability that a dataset's items test what a text (a request or a
+subtask) asks for, on one scale for every request and pool.
+
+It is a logistic model over three measures of the text against each card: the cosine of their
+embeddings, the IDF-weighted share of the text's terms (of its best clause) the card holds,
+and how far the card's cosine is below the best eligible card's. The weights were fitted on
+the labelled requests in ../shared/labels/relevance.json (`python benchmarks/relevance.py
+--fit` refits them and prints leave-one-request-out precision and recall); a dataset at
+RELEVANT or above serves the text. Without embeddings (BM25-only search) a second model over
+the lexical measures alone applies.
+
+Only eligible cards are scored: a dataset whose inputs include a modality the request did
+not ask for (images, for a text request) never serves it, nor does a text dataset when the
+request wants media that no operator is asked to make from text.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from benchagent.pool import Pool
+from benchagent.records import DatasetCard, Modality
+
+RELEVANT = 0.5  # a dataset at or above this serves the text
+RELATED = 0.25  # below RELEVANT: related; counted in only when the user asks for it
+# (cosine, coverage, cosine gap to the best eligible card, bias), fitted by benchmarks/relevance.py
+DENSE_WEIGHTS = (17.74, 3.74, 24.17, -16.2)
+# (coverage, coverage gap to the best eligible card, bias): the BM25-only model
+LEXICAL_WEIGHTS = (4.19, 1.46, -2.03)
+
+_LEAD_IN = re.compile(
+    r"^\s*(i want to |we want to |please |build a benchmark (that|which|to) )?"
+    r"(evaluate|test|tests|assess|measure|check|benchmark)\s+(whether|if|how well)?\s*"
+    r"((a|the) (multimodal )?models?( can| must| is able to)?)?", re.IGNORECASE)
+_CLAUSE = re.compile(r"[:;,.()]|\s(?:and|or|with|while)\s", re.IGNORECASE)
+_MIN_CLAUSE_WORDS = 2
+_MIN_CLAUSE_TERMS = 2  # a clause counts alone when it has this many informative terms
+
+
+@dataclass(frozen=True)
+class Relevance:
+    """One card's relevance to one text, with the measures it came from."""
+
+    score: float
+    cosine: float | None
+    coverage: float
+
+    def describe(self) -> str:
+        dense = f", cosine {self.cosine:.2f}" if self.cosine is not None else ""
+        return f"relevance {self.score:.2f} (term coverage {self.coverage:.2f}{dense})"
+
+
+def clauses(text: str) -> list[str]:
+    """The text's parts that name something to test: its clauses, lead-in words dropped."""
+    body = _LEAD_IN.sub("", text.strip(), count=1)
+    parts = [p.strip(" -") for p in _CLAUSE.split(body)]
+    return [p for p in parts if len(re.findall(r"[^\W\d_]{3,}", p)) >= _MIN_CLAUSE_WORDS]
+
+
+def eligible(card: DatasetCard, wanted: list[Modality], made_from_text: bool) -> bool:
+    """The card's inputs are ones the request asked for, and it has the media the request
+    needs unless operators are to make them from text."""
+    inputs = set(card.modalities_in) - {Modality.text}
+    needed = set(wanted) - {Modality.text}
+    if not inputs <= needed:
+        return False
+    return made_from_text or needed <= inputs
+
+
+def _sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, x))))
+
+
+def _coverage(pool: Pool, text: str) -> np.ndarray:
+    """Per card: the best term coverage of the whole text or of any one of its clauses."""
+    best = pool.similarity(text).coverage
+    for clause in clauses(text):
+        best = np.maximum(best, pool.similarity(clause, _MIN_CLAUSE_TERMS).coverage)
+    return best
+
+
+def relevance(text: str, pool: Pool, wanted: list[Modality],
+              made_from_text: bool) -> dict[str, Relevance]:
+    """Card id -> its relevance to `text`, for the eligible cards of the pool."""
+    measured = features(text, pool, wanted, made_from_text)
+    out = {}
+    for card_id, values in measured.items():
+        dense = len(values) == len(DENSE_WEIGHTS) - 1
+        *weights, bias = DENSE_WEIGHTS if dense else LEXICAL_WEIGHTS
+        score = _sigmoid(sum(w * x for w, x in zip(weights, values, strict=True)) + bias)
+        out[card_id] = Relevance(round(score, 4), round(values[0], 4) if dense else None,
+                                 round(values[1] if dense else values[0], 4))
+    return out
+
+
+def features(text: str, pool: Pool, wanted: list[Modality],
+             made_from_text: bool) -> dict[str, tuple[float, ...]]:
+    """Card id -> the measures the models weigh, for the eligible cards: (cosine, coverage,
+    cosine gap) with embeddings, (coverage, coverage gap) without."""
+    keep = np.array([eligible(c, wanted, made_from_text) for c in pool.cards], dtype=bool)
+    if not keep.any():
+        return {}
+    cosine = pool.similarity(text).cosine
+    coverage = _coverage(pool, text)
+    ids = [pool.cards[i].id for i in np.flatnonzero(keep)]
+    if cosine is None:
+        top_cov = float(coverage[keep].max())
+        return {cid: (float(c), float(c) - top_cov) for cid, c in zip(ids, coverage[keep],
+                                                                       strict=True)}
+    top = float(cosine[keep].max())
+    return {cid: (float(c), float(v), float(c) - top)
+            for cid, c, v in zip(ids, cosine[keep], coverage[keep], strict=True)}
