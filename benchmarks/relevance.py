@@ -78,7 +78,7 @@ def _logistic(x: np.ndarray, y: np.ndarray, l2: float = 1e-2) -> np.ndarray:
     return w
 
 
-def fit(pool: Pool, queries: dict[str, Query], labels: Labels) -> None:
+def fit(pool: Pool, queries: dict[str, Query], labels: Labels, threshold: float = RELEVANT) -> None:
     rows = _pairs(pool, queries, labels)
     qids = np.array([r[0] for r in rows])
     y = np.array([r[2] for r in rows])
@@ -91,7 +91,7 @@ def fit(pool: Pool, queries: dict[str, Query], labels: Labels) -> None:
         mine = qids == qid
         scores = 1 / (1 + np.exp(-(np.c_[x[mine], np.ones(mine.sum())] @ w)))
         picked = {_key(rows[i][1]): y[i] for i, s in zip(np.flatnonzero(mine), scores,
-                                                           strict=True) if s >= RELEVANT}
+                                                           strict=True) if s >= threshold}
         relevant = {_key(rows[i][1]) for i in np.flatnonzero(mine & (y == 1))}
         good = sum(v > 0 for v in picked.values())
         print(f"{qid:28} picked {len(picked):2}  precision "
@@ -148,13 +148,14 @@ def main() -> None:
     parser.add_argument("--shared", type=Path, default=SHARED)
     parser.add_argument("--size", type=int, default=None)
     parser.add_argument("--fit", action="store_true")
+    parser.add_argument("--threshold", type=float, default=RELEVANT)
     args = parser.parse_args()
     labels = json.loads((args.shared / "labels" / "relevance.json").read_text())
     queries = _queries(args.shared)
     if args.fit:
         pool = Pool.load([args.shared / "pools" / "general-bench",
                           args.shared / "pools" / "bigbench"])
-        fit(pool, queries, labels)
+        fit(pool, queries, labels, args.threshold)
     else:
         build_all(args.shared, queries, labels, args.size)
     sys.stdout.flush()

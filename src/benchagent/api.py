@@ -16,8 +16,9 @@ from pydantic import ValidationError
 from benchagent.config import ABLATIONS, ROLES, Settings, load_settings, validated_settings
 from benchagent.errors import UserError
 from benchagent.models import ModelConfig, RoleModels
+from benchagent.planner.feedback import SMALLER_THAN_ASKED
 from benchagent.pool import Pool, default_starter_pool
-from benchagent.records import MAX_QUERY_CHARS, BenchmarkSample, Query, Shortfall
+from benchagent.records import MAX_QUERY_CHARS, Allocation, BenchmarkSample, Query, Shortfall
 from benchagent.stages import (
     PLAN_STAGES,
     STAGES,
@@ -26,7 +27,7 @@ from benchagent.stages import (
     no_progress,
     run_stages,
 )
-from benchagent.stages.paths import BENCHMARK, PLAN_MD, TRACE
+from benchagent.stages.paths import ALLOCATION, BENCHMARK, PLAN_MD, TRACE
 from benchagent.store import Manifest, RunStore, check_new_run_folder, read_jsonl
 from benchagent.trace import Trace, UsageTotals
 
@@ -54,6 +55,15 @@ class BuildResult:
     @property
     def shortfall(self) -> list[Shortfall]:
         return self.manifest.shortfall
+
+    @property
+    def size_notes(self) -> list[str]:
+        """Why the plan holds fewer items than the target, when it does."""
+        path = self.run_dir / ALLOCATION
+        if not path.is_file():
+            return []
+        notes = Allocation.model_validate_json(path.read_text(encoding="utf-8")).notes
+        return [n for n in notes if n.startswith(SMALLER_THAN_ASKED)]
 
     def samples(self) -> list[BenchmarkSample]:
         return [BenchmarkSample.model_validate(r) for r in read_jsonl(self.benchmark_path)]

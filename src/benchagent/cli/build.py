@@ -53,6 +53,8 @@ EMPTY_BENCHMARK = 3  # exit code of a build that produced no item at all
 
 def _print(result: BuildResult) -> None:
     """The result; a benchmark with no item ends the command with EMPTY_BENCHMARK."""
+    for note in result.size_notes:
+        out.print(f"[yellow]{escape(note)}[/]", soft_wrap=True)
     if result.plan_only:
         out.print(f"plan written: {result.plan_path}")
         return

@@ -52,11 +52,16 @@ def rules_review(query: Query, subtasks: list[Subtask], pool: Pool) -> list[Desi
     wanted = set(query_modalities(query))
     for st in kept:
         missing = sorted(m.value for m in wanted - set(st.modalities) if servable(m, pool))
-        if missing:
+        extra = sorted(m.value for m in set(st.modalities) - wanted)
+        if missing or extra:
             revised = st.model_copy(update={"modalities": sorted(
-                set(st.modalities) | wanted, key=lambda m: m.value != "text")})
-            actions.append(DesignAction(op="revise", name=st.name, subtask=revised, reason=(
-                f"the request asks for {', '.join(missing)} input")))
+                (set(st.modalities) & wanted) | {m for m in wanted if servable(m, pool)},
+                key=lambda m: m.value != "text")})
+            reason = "; ".join([f"the request asks for {', '.join(missing)} input"] * bool(missing)
+                               + [f"the request did not ask for {', '.join(extra)} input"]
+                               * bool(extra))
+            actions.append(DesignAction(op="revise", name=st.name, subtask=revised,
+                                        reason=reason))
     return actions
 
 

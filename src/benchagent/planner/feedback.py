@@ -8,7 +8,7 @@ import contextlib
 from dataclasses import dataclass
 
 from benchagent.models import ModelClient
-from benchagent.planner.allocation import AllocationInfeasible, allocate
+from benchagent.planner.allocation import AllocationInfeasible, allocate, build_problem
 from benchagent.planner.design import DesignLog, PlanningError, design_rules
 from benchagent.planner.design_loop import revise_unserved
 from benchagent.planner.grounding import GroundingOptions, GroundingReport, ground
@@ -118,4 +118,38 @@ def allocate_with_feedback(setup: PlannerSetup, state: PlanState) -> tuple[PlanS
                           f"{', '.join(sorted(more)) or 'none'}", "rules", 10 + round_)
             state = ground_with_feedback(setup, revised, state.log, state.report, pending,
                                          setup.options(wide=bool(more)))
-    return state, _allocate(setup, state)
+    try:
+        return state, _allocate(setup, state)
+    except AllocationInfeasible:
+        smaller = _what_the_pool_holds(setup, state)
+        if smaller is None:
+            raise
+        return state, smaller
+
+
+SMALLER_THAN_ASKED = "smaller than asked: "
+
+
+def _what_the_pool_holds(setup: PlannerSetup, state: PlanState) -> Allocation | None:
+    """When the datasets that serve the request hold fewer usable samples than the target, the
+    plan takes what they hold rather than pad it with datasets that do not serve it."""
+    target = setup.query.target_size
+    problem = build_problem(state.subtasks, state.report.groundings, setup.pool, target,
+                            expected_rejection_rate=setup.rejection_rate)
+    live = problem.live()
+    usable = problem.capacity(live)
+    if not live or usable >= target:
+        return None
+    held = sum(problem.sizes[d] for d in {d for s, d in problem.pairs if s in live})
+    try:
+        smaller = allocate(setup.query, state.subtasks, state.report.groundings, setup.pool,
+                           usable, setup.allocation, setup.seed,
+                           expected_rejection_rate=setup.rejection_rate)
+    except AllocationInfeasible:
+        return None
+    note = (f"{SMALLER_THAN_ASKED}the pool holds {held} source samples that serve the request "
+            f"({', '.join(f'{n}: {problem.capacity_of(n)} usable' for n in live)}), so "
+            f"{usable} items are planned for the target {target}: add datasets that test it "
+            "(--pool) or lower --size")
+    state.log.add("allocation", "*", note, "rules", 99)
+    return smaller.model_copy(update={"target_size": target, "notes": [note, *smaller.notes]})

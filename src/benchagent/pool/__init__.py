@@ -32,8 +32,8 @@ from benchagent.pool.starter.generate import default_starter_pool, generate_star
 from benchagent.records import AnswerType, DatasetCard, Modality, SourceSample
 
 __all__ = [
-    "DEFAULT_MAX_FILE_BYTES", "CardSimilarity", "Embedder", "EmbeddingStore", "HybridIndex", "Pool", "PoolError",
-    "PoolWarning", "ScoredCard", "default_embedder", "default_starter_pool",
+    "DEFAULT_MAX_FILE_BYTES", "CardSimilarity", "Embedder", "EmbeddingStore", "HybridIndex",
+    "Pool", "PoolError", "PoolWarning", "ScoredCard", "default_embedder", "default_starter_pool",
     "generate_starter_pool",
 ]
 

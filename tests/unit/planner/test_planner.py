@@ -115,13 +115,14 @@ def test_a_valid_model_plan_is_kept_and_scored(pool: Pool, mock_client) -> None:
     report = ground([subtask], QUERY, pool, client, opts=GroundingOptions(k=4))
     chosen = next(g for g in report.groundings if g.dataset_id == hit.card.id)
     assert chosen.plan_by == "model"
-    assert set(chosen.scores) == {"alignment", "robustness", "signal_preservation"}
+    assert set(chosen.scores) == {"alignment", "robustness", "signal_preservation",
+                                  "request_relevance", "subtask_relevance"}
     assert report.preferences[subtask.name] == "stories with a clear cause"
 
 
 def test_ablated_scoring_keeps_search_order_unchecked(pool: Pool) -> None:
     subtask = _subtask(modalities=[Modality.text], answer_type=AnswerType.number)
-    with pytest.raises(PlanningError, match="cannot serve number"):
+    with pytest.raises(PlanningError, match="no subtask could be grounded"):
         ground([subtask], QUERY, pool, None, opts=GroundingOptions())
     unchecked = ground([subtask], QUERY, pool, None,
                        opts=GroundingOptions(ablate_scoring=True)).groundings
