@@ -20,17 +20,18 @@ import re
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 import benchagent
 from benchagent.planner.relevance import RELEVANT, features
-from benchagent.planner.request import content_text, media_from_text, query_modalities
+from benchagent.planner.request import content_text, produced_modalities, query_modalities
 from benchagent.pool import Pool
 from benchagent.records import Query
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
-Labels = dict[str, dict[str, object]]
+Labels = dict[str, dict[str, Any]]
 
 
 def _key(name: str) -> str:
@@ -43,12 +44,12 @@ def _queries(shared: Path) -> dict[str, Query]:
     return {q["id"]: Query.model_validate(q) for q in lines}
 
 
-def _label(labels: dict[str, object], card_name: str) -> float | None:
+def _label(labels: dict[str, Any], card_name: str) -> float | None:
     """1 relevant, 0.5 related, 0 off-topic."""
     key = _key(card_name)
-    if key in {_key(n) for n in labels.get("relevant", [])}:  # type: ignore[attr-defined]
+    if key in {_key(n) for n in labels.get("relevant", [])}:
         return 1.0
-    if key in {_key(n) for n in labels.get("related", [])}:  # type: ignore[attr-defined]
+    if key in {_key(n) for n in labels.get("related", [])}:
         return 0.5
     return 0.0
 
@@ -62,7 +63,7 @@ def _pairs(pool: Pool, queries: dict[str, Query],
             continue
         query = queries[qid]
         measured = features(content_text(query), pool, query_modalities(query),
-                            media_from_text(query))
+                            produced_modalities(query))
         rows += [(qid, names[cid], _label(lab, names[cid]) or 0.0, f)
                  for cid, f in measured.items()]
     return rows
@@ -100,16 +101,16 @@ def fit(pool: Pool, queries: dict[str, Query], labels: Labels, threshold: float 
               f"{sorted(picked)}")
 
 
-def _measure(run_items: list[dict[str, object]], lab: dict[str, object],
+def _measure(run_items: list[dict[str, Any]], lab: dict[str, Any],
              ) -> tuple[float, float, bool]:
-    names = [str(it["provenance"]["source_dataset_name"]) for it in run_items]  # type: ignore[index]
-    needs = set(lab.get("needs", []))  # type: ignore[arg-type]
-    kinds_ok = all(needs <= {str(m["kind"]) for m in it["media"]}  # type: ignore[attr-defined]
+    names = [str(it["provenance"]["source_dataset_name"]) for it in run_items]
+    needs = set(lab.get("needs", []))
+    kinds_ok = all(needs <= {str(m["kind"]) for m in it["media"]}
                    for it in run_items)
     if lab.get("any_content"):
         return 1.0, 1.0, kinds_ok
     good = sum((_label(lab, n) or 0) > 0 for n in names)
-    relevant = {_key(n) for n in lab.get("relevant", [])}  # type: ignore[attr-defined]
+    relevant = {_key(n) for n in lab.get("relevant", [])}
     used = {_key(n) for n in names}
     return (good / max(1, len(names)), len(relevant & used) / max(1, len(relevant)), kinds_ok)
 

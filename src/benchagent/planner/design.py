@@ -3,7 +3,6 @@ a coverage-and-consistency check, and revisions when grounding or allocation pus
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
@@ -14,8 +13,13 @@ from pydantic import BaseModel, Field, create_model
 from benchagent.errors import BenchagentError
 from benchagent.models import ModelClient
 from benchagent.operators import REGISTRY
-from benchagent.planner.relevance import RELEVANT, clauses, relevance
-from benchagent.planner.request import content_text, media_from_text, query_modalities
+from benchagent.planner.relevance import RELEVANT, clauses, request_relevance
+from benchagent.planner.request import (
+    content_text,
+    names_content,
+    query_modalities,
+    without_form_lead,
+)
 from benchagent.pool import Pool
 from benchagent.prompts import render
 from benchagent.records import (
@@ -29,8 +33,6 @@ from benchagent.records import (
 )
 
 DESIGN_ROUNDS = 2  # coverage-check rounds after the first proposal
-_CLAUSE_LEAD = re.compile(r"^((the |a )?models? (must|can|should|has to) |whether |to )+",
-                          re.IGNORECASE)
 _ROLE_OF = {Modality.image: FieldRole.image, Modality.audio: FieldRole.audio}
 
 
@@ -106,14 +108,13 @@ def _best_clause(parts: list[str], pool: Pool) -> list[int]:
     return [int(i) for i in table.argmax(axis=0)]
 
 
-def _clause_title(clause: str) -> str:
-    text = _CLAUSE_LEAD.sub("", clause).strip()
-    return (text[:1].upper() + text[1:])[:80] or clause[:80]
+def _clause_title(clause: str, content: bool = True) -> str:
+    text = (without_form_lead(clause) if content else clause).strip()
+    return (text[:1].upper() + text[1:])[:80]
 
 
 def _nothing_serves(query: Query, pool: Pool, floor: float) -> PlanningError:
-    scored = relevance(content_text(query), pool, query_modalities(query),
-                       media_from_text(query))
+    scored = request_relevance(query, pool)
     if not scored:
         return PlanningError("no dataset in the pool has the inputs the request asks for "
                              f"({', '.join(m.value for m in query_modalities(query))}): add "
@@ -130,12 +131,15 @@ def design_rules(query: Query, pool: Pool, max_subtasks: int,
     """One subtask per clause of the request that some dataset serves (relevance to the
     request at `floor` or above), named after the clause; its modalities are the request's."""
     wanted = query_modalities(query)
-    scored = relevance(content_text(query), pool, wanted, media_from_text(query))
+    scored = request_relevance(query, pool)
     served = sorted((cid for cid, r in scored.items() if r.score >= floor),
                     key=lambda cid: (-scored[cid].score, pool.card(cid).name))
     if not served:
         raise _nothing_serves(query, pool, floor)
+    content = names_content(query)
     parts = clauses(content_text(query)) or [content_text(query)]
+    if not content:  # one subtask: the request's own first clause
+        parts = (clauses(query.description) or [query.description])[:1]
     nearest = _best_clause(parts, pool)
     position = {c.id: i for i, c in enumerate(pool.cards)}
     groups: dict[int, list[DatasetCard]] = {}
@@ -145,8 +149,8 @@ def design_rules(query: Query, pool: Pool, max_subtasks: int,
     for part, cards in list(groups.items())[:max_subtasks]:
         types = Counter(target_answer_type(c) for c in cards)
         subtasks.append(Subtask(
-            name=_clause_title(parts[part]),
-            description=f"{_clause_title(parts[part])}, as the request puts it: "
+            name=_clause_title(parts[part], content),
+            description=f"{_clause_title(parts[part], content)}, as the request puts it: "
                         f"{query.description[:300]}",
             capability=parts[part][:200],
             modalities=sorted(set(wanted), key=list(Modality).index),

@@ -14,8 +14,14 @@ from benchagent.operators import REGISTRY
 from benchagent.operators.args import brief_schema
 from benchagent.planner.design import PlanningError
 from benchagent.planner.plans import check_plan, plan_for
-from benchagent.planner.relevance import RELATED, RELEVANT, Relevance, relevance
-from benchagent.planner.request import content_text, media_from_text, query_modalities
+from benchagent.planner.relevance import (
+    RELATED,
+    RELEVANT,
+    Relevance,
+    relevance,
+    request_relevance,
+)
+from benchagent.planner.request import produced_modalities
 from benchagent.planner.scoring import DIMENSIONS, blend, measure, overall, rules_scores
 from benchagent.pool import Pool, ScoredCard
 from benchagent.prompts import render
@@ -106,7 +112,8 @@ def _relevant_hits(subtask: Subtask, query: Query, pool: Pool, opts: GroundingOp
     hits += [ScoredCard(card=pool.card(cid), score=0.0, reason="relevant to the request")
              for cid, r in sorted(report.request_relevance.items()) if r.score >= floor
              and cid not in found]
-    own = relevance(subtask_text(subtask), pool, subtask.modalities, media_from_text(query))
+    own = relevance(subtask_text(subtask), pool, subtask.modalities,
+                    produced_modalities(query))
     kept = []
     for hit in hits:
         to_request = report.request_relevance.get(hit.card.id)
@@ -114,7 +121,7 @@ def _relevant_hits(subtask: Subtask, query: Query, pool: Pool, opts: GroundingOp
             why = (f"{to_request.describe()} to the request, below {floor}" if to_request
                    else "its inputs are not the modalities the request asks for")
             report.reject(subtask.name, hit.card.name, why)
-        elif own.get(hit.card.id, to_request).score < RELATED:
+        elif not to_request.form_only and own.get(hit.card.id, to_request).score < RELATED:
             report.reject(subtask.name, hit.card.name, f"{own[hit.card.id].describe()} to the "
                           f"subtask, below {RELATED}")
         else:
@@ -277,8 +284,7 @@ def ground(subtasks: list[Subtask], query: Query, pool: Pool, client: ModelClien
     opts = opts or GroundingOptions()
     report = report or GroundingReport()
     if not report.request_relevance:
-        report.request_relevance = relevance(content_text(query), pool,
-                                             query_modalities(query), media_from_text(query))
+        report.request_relevance = request_relevance(query, pool)
     need = max(1, query.target_size // max(1, len(subtasks)))
     for subtask in subtasks:
         report.groundings = [g for g in report.groundings if g.subtask != subtask.name]

@@ -22,8 +22,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from benchagent.planner.request import (
+    content_text,
+    names_content,
+    produced_modalities,
+    query_modalities,
+)
 from benchagent.pool import Pool
-from benchagent.records import DatasetCard, Modality
+from benchagent.records import DatasetCard, Modality, Query
 
 RELEVANT = 0.5  # a dataset at or above this serves the text
 RELATED = 0.25  # below RELEVANT: related; counted in only when the user asks for it
@@ -48,10 +54,22 @@ class Relevance:
     score: float
     cosine: float | None
     coverage: float
+    form_only: bool = False  # the request names no content; the dataset has its inputs
 
     def describe(self) -> str:
+        if self.form_only:
+            return "relevance 1.00 (the request names no content: its inputs are what counts)"
         dense = f", cosine {self.cosine:.2f}" if self.cosine is not None else ""
         return f"relevance {self.score:.2f} (term coverage {self.coverage:.2f}{dense})"
+
+
+def request_relevance(query: Query, pool: Pool) -> dict[str, Relevance]:
+    """Card id -> its relevance to the request, for the cards with the request's inputs."""
+    wanted, made = query_modalities(query), produced_modalities(query)
+    if names_content(query):
+        return relevance(content_text(query), pool, wanted, made)
+    return {c.id: Relevance(1.0, None, 1.0, form_only=True) for c in pool.cards
+            if eligible(c, wanted, made)}
 
 
 def clauses(text: str) -> list[str]:
@@ -61,14 +79,12 @@ def clauses(text: str) -> list[str]:
     return [p for p in parts if len(re.findall(r"[^\W\d_]{3,}", p)) >= _MIN_CLAUSE_WORDS]
 
 
-def eligible(card: DatasetCard, wanted: list[Modality], made_from_text: bool) -> bool:
-    """The card's inputs are ones the request asked for, and it has the media the request
-    needs unless operators are to make them from text."""
+def eligible(card: DatasetCard, wanted: list[Modality], produced: set[Modality]) -> bool:
+    """The card natively has every medium the request needs that is not to be made from text,
+    and no other: a question rendered as an image comes from a text dataset, not a photo."""
     inputs = set(card.modalities_in) - {Modality.text}
-    needed = set(wanted) - {Modality.text}
-    if not inputs <= needed:
-        return False
-    return made_from_text or needed <= inputs
+    native = set(wanted) - {Modality.text} - produced
+    return inputs == native
 
 
 def _sigmoid(x: float) -> float:
@@ -84,9 +100,9 @@ def _coverage(pool: Pool, text: str) -> np.ndarray:
 
 
 def relevance(text: str, pool: Pool, wanted: list[Modality],
-              made_from_text: bool) -> dict[str, Relevance]:
+              produced: set[Modality]) -> dict[str, Relevance]:
     """Card id -> its relevance to `text`, for the eligible cards of the pool."""
-    measured = features(text, pool, wanted, made_from_text)
+    measured = features(text, pool, wanted, produced)
     out = {}
     for card_id, values in measured.items():
         dense = len(values) == len(DENSE_WEIGHTS) - 1
@@ -98,10 +114,10 @@ def relevance(text: str, pool: Pool, wanted: list[Modality],
 
 
 def features(text: str, pool: Pool, wanted: list[Modality],
-             made_from_text: bool) -> dict[str, tuple[float, ...]]:
+             produced: set[Modality]) -> dict[str, tuple[float, ...]]:
     """Card id -> the measures the models weigh, for the eligible cards: (cosine, coverage,
     cosine gap) with embeddings, (coverage, coverage gap) without."""
-    keep = np.array([eligible(c, wanted, made_from_text) for c in pool.cards], dtype=bool)
+    keep = np.array([eligible(c, wanted, produced) for c in pool.cards], dtype=bool)
     if not keep.any():
         return {}
     cosine = pool.similarity(text).cosine

@@ -17,9 +17,51 @@ PRODUCED = re.compile(r"\b(render\w*|read aloud|spoken|speak\w*|hears?|synthesi[
                       r"text (shown|in) (an )?images?)\b", re.IGNORECASE)
 
 
+# Words about a benchmark's form (how items are shown and answered), not about what they test.
+_FORM_TEXT = """
+a about all alone also an and answer answered answering answers any are as ask asked asks at be
+benchmark both build by can combine combines combined context contexts degrade degraded
+degrading does each either evaluate every from given has have how if in information input
+inputs into is it item items its model models modal multimodal must needs noise noisy of omni
+on one or other over part parts question questions read reads reason reasoning render rendered
+require requires requiring shown some sometimes test tests text texts that the their them then
+these they this to understand understanding using whether which while with within should will
+"""
+_FORM_WORDS = frozenset(_FORM_TEXT.split())
+
+
+def names_content(query: Query) -> bool:
+    """The request says what its items are about (a skill, a domain), not only how they are
+    shown: "read text shown in images" names none, "spoken commonsense questions" does."""
+    words = re.findall(r"[^\W\d_]+", content_text(query).lower())
+    return any(w not in _FORM_WORDS and len(w) > 2 for w in words)
+
+
+def without_form_lead(clause: str) -> str:
+    """The clause from its first word about content on ("the model must identify causes" ->
+    "identify causes"); the clause itself when every word is about form."""
+    words = clause.split()
+    for i, word in enumerate(words):
+        if word.lower().strip(",.:;") not in _FORM_WORDS:
+            return " ".join(words[i:])
+    return clause
+
+
 def query_modalities(query: Query) -> list[Modality]:
     """The input modalities the request asks for, read from its words."""
     return [Modality.text] + [m for m, cue in CUES.items() if cue.search(query.description)]
+
+
+_MADE = {Modality.image: re.compile(r"\b(render\w*|drawn|text (shown|in) (an )?images?)\b",
+                                   re.IGNORECASE),
+         Modality.audio: re.compile(r"\b(read aloud|spoken|speak\w*|hears?|synthesi[sz]\w*)\b",
+                                   re.IGNORECASE)}
+
+
+def produced_modalities(query: Query) -> set[Modality]:
+    """The media the request wants made from text (a question rendered, or read aloud)."""
+    wanted = query_modalities(query)
+    return {m for m, cue in _MADE.items() if m in wanted and cue.search(query.description)}
 
 
 def media_from_text(query: Query) -> bool:
