@@ -7,16 +7,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numpy as np
 from pydantic import BaseModel, Field, create_model
 
 from benchagent.errors import BenchagentError
 from benchagent.models import ModelClient
 from benchagent.operators import REGISTRY
-from benchagent.planner.relevance import RELEVANT, clauses, request_relevance
+from benchagent.planner.relevance import RELEVANT, clauses, relevance, request_relevance
 from benchagent.planner.request import (
     content_text,
     names_content,
+    produced_modalities,
     query_modalities,
     without_form_lead,
 )
@@ -101,11 +101,11 @@ def check_servable(query: Query, pool: Pool) -> None:
                             f"data (--pool)")
 
 
-def _best_clause(parts: list[str], pool: Pool) -> list[int]:
-    """Per card (in pool order), the index of the request clause closest to it."""
-    sims = [pool.similarity(p) for p in parts]
-    table = np.stack([s.cosine if s.cosine is not None else s.coverage for s in sims])
-    return [int(i) for i in table.argmax(axis=0)]
+def _nearest_clause(parts: list[str], served: list[str], pool: Pool, wanted: list[Modality],
+                    produced: set[Modality]) -> dict[str, int]:
+    """Per served card id, the index of the request clause it is most relevant to."""
+    scores = [relevance(p, pool, wanted, produced) for p in parts]
+    return {cid: max(range(len(parts)), key=lambda i: scores[i][cid].score) for cid in served}
 
 
 def _clause_title(clause: str, content: bool = True) -> str:
@@ -140,11 +140,10 @@ def design_rules(query: Query, pool: Pool, max_subtasks: int,
     parts = clauses(content_text(query)) or [content_text(query)]
     if not content:  # one subtask: the request's own first clause
         parts = (clauses(query.description) or [query.description])[:1]
-    nearest = _best_clause(parts, pool)
-    position = {c.id: i for i, c in enumerate(pool.cards)}
+    nearest = _nearest_clause(parts, served, pool, wanted, produced_modalities(query))
     groups: dict[int, list[DatasetCard]] = {}
     for cid in served:
-        groups.setdefault(nearest[position[cid]], []).append(pool.card(cid))
+        groups.setdefault(nearest[cid], []).append(pool.card(cid))
     subtasks = []
     for part, cards in list(groups.items())[:max_subtasks]:
         types = Counter(target_answer_type(c) for c in cards)

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchagent.planner.relevance import RELATED, clauses, relevance
+from benchagent.planner.request import (
+    content_text,
+    names_content,
+    produced_modalities,
+    query_modalities,
+)
 from benchagent.pool import Pool
 from benchagent.records import (
     Allocation,
@@ -32,15 +39,42 @@ def _subtask_section(subtask: Subtask, groundings: list[Grounding],
     mine = [g for g in groundings if g.subtask == subtask.name]
     if not mine:
         return [*lines, "No dataset could serve this subtask.", ""]
-    lines += ["| dataset | score (align / robust / signal) | planned by | operators | "
-              "quota / capacity |", "|---|---|---|---|---|"]
+    lines += ["| dataset | relevance to request / subtask | score (align / robust / signal) | "
+              "planned by | operators | quota / capacity |", "|---|---|---|---|---|---|"]
     for g in mine:
         q = quotas.get((g.subtask, g.dataset_id))
         parts = " / ".join(f"{g.scores[d]:.2f}" for d in
                            ("alignment", "robustness", "signal_preservation") if d in g.scores)
         share = f"{q.quota} / {q.capacity}" if q else "-"
-        lines.append(f"| {pool.card(g.dataset_id).name} | {g.score:.2f} ({parts or '-'}) | "
-                     f"{g.plan_by} | {_chain(g.plan)} | {share} |")
+        relevance = " / ".join(f"{g.scores[k]:.2f}" if k in g.scores else "-"
+                               for k in ("request_relevance", "subtask_relevance"))
+        lines.append(f"| {pool.card(g.dataset_id).name} | {relevance} | {g.score:.2f} "
+                     f"({parts or '-'}) | {g.plan_by} | {_chain(g.plan)} | {share} |")
+    return [*lines, ""]
+
+
+def _request_parts(query: Query, groundings: list[Grounding], allocation: Allocation,
+                   pool: Pool) -> list[str]:
+    """Which parts of the request the planned datasets serve, by their relevance to each."""
+    used = {q.dataset_id for q in allocation.quotas if q.quota > 0}
+    lines = ["## What the plan serves", ""]
+    if not names_content(query):
+        return [*lines, "The request names no content: every dataset with the inputs it asks "
+                "for serves it.", ""]
+    wanted, produced = query_modalities(query), produced_modalities(query)
+    for clause in clauses(content_text(query)):
+        scored = {cid: r for cid, r in relevance(clause, pool, wanted, produced).items()
+                  if cid in used}
+        if not scored:
+            lines.append(f"- \u201c{clause}\u201d: no planned dataset")
+            continue
+        best = max(scored, key=lambda cid: scored[cid].score)
+        verdict = "served" if scored[best].score >= RELATED else "not served"
+        lines.append(f"- \u201c{clause}\u201d: {verdict}; best planned dataset "
+                     f"{pool.card(best).name}, {scored[best].describe()}")
+    for note in allocation.notes:
+        if note.startswith("smaller than asked"):
+            lines.append(f"- size: {note}")
     return [*lines, ""]
 
 
@@ -51,6 +85,7 @@ def render_plan_md(query: Query, subtasks: list[Subtask], groundings: list[Groun
     lines = [f"# Plan: {query.id}", "", f"> {query.description}", "",
              f"Target size: **{allocation.target_size}**; allocated: "
              f"**{sum(q.quota for q in allocation.quotas)}**.", ""]
+    lines += _request_parts(query, groundings, allocation, pool)
     for subtask in subtasks:
         lines += _subtask_section(subtask, groundings, quotas, pool)
     if allocation.notes:

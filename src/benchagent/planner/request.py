@@ -37,12 +37,17 @@ def names_content(query: Query) -> bool:
     return any(w not in _FORM_WORDS and len(w) > 2 for w in words)
 
 
+_LEAD_WORDS = frozenset((
+    "a", "an", "and", "answer", "answers", "be", "can", "each", "is", "must", "model", "models",
+    "or", "should", "the", "to", "whether", "will"))
+
+
 def without_form_lead(clause: str) -> str:
     """The clause from its first word about content on ("the model must identify causes" ->
     "identify causes"); the clause itself when every word is about form."""
     words = clause.split()
     for i, word in enumerate(words):
-        if word.lower().strip(",.:;") not in _FORM_WORDS:
+        if word.lower().strip(",.:;") not in _LEAD_WORDS:
             return " ".join(words[i:])
     return clause
 
