@@ -121,9 +121,9 @@ def _relevant_hits(subtask: Subtask, query: Query, pool: Pool, opts: GroundingOp
             why = (f"{to_request.describe()} to the request, below {floor}" if to_request
                    else "its inputs are not the modalities the request asks for")
             report.reject(subtask.name, hit.card.name, why)
-        elif not to_request.form_only and own.get(hit.card.id, to_request).score < RELATED:
+        elif not to_request.form_only and own.get(hit.card.id, to_request).score < floor:
             report.reject(subtask.name, hit.card.name, f"{own[hit.card.id].describe()} to the "
-                          f"subtask, below {RELATED}")
+                          f"subtask, below {floor}")
         else:
             kept.append(hit)
     kept.sort(key=lambda h: (-_served(h.card.id, own, report), h.card.name))
