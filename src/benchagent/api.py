@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from benchagent.config import ABLATIONS, ROLES, Settings, load_settings, validated_settings
 from benchagent.errors import UserError
 from benchagent.models import ModelConfig, RoleModels
-from benchagent.planner.feedback import SMALLER_THAN_ASKED
+from benchagent.planner.coverage import NOT_SERVED, SMALLER_THAN_ASKED
 from benchagent.pool import Pool, default_starter_pool
 from benchagent.records import MAX_QUERY_CHARS, Allocation, BenchmarkSample, Query, Shortfall
 from benchagent.stages import (
@@ -57,13 +57,14 @@ class BuildResult:
         return self.manifest.shortfall
 
     @property
-    def size_notes(self) -> list[str]:
-        """Why the plan holds fewer items than the target, when it does."""
+    def plan_notes(self) -> list[str]:
+        """Why the plan holds fewer items than the target, and the parts of the request it
+        does not serve."""
         path = self.run_dir / ALLOCATION
         if not path.is_file():
             return []
         notes = Allocation.model_validate_json(path.read_text(encoding="utf-8")).notes
-        return [n for n in notes if n.startswith(SMALLER_THAN_ASKED)]
+        return [n for n in notes if n.startswith((SMALLER_THAN_ASKED, NOT_SERVED))]
 
     def samples(self) -> list[BenchmarkSample]:
         return [BenchmarkSample.model_validate(r) for r in read_jsonl(self.benchmark_path)]

@@ -53,14 +53,16 @@ EMPTY_BENCHMARK = 3  # exit code of a build that produced no item at all
 
 def _print(result: BuildResult) -> None:
     """The result; a benchmark with no item ends the command with EMPTY_BENCHMARK."""
-    for note in result.size_notes:
-        out.print(f"[yellow]{escape(note)}[/]", soft_wrap=True)
     if result.plan_only:
         out.print(f"plan written: {result.plan_path}")
+    else:
+        out.print(f"benchmark: {result.items} items (target "
+                  f"{result.manifest.query.target_size}) → {result.benchmark_path}")
+        print_shortfall(result.shortfall)
+    for note in result.plan_notes:
+        out.print(f"[yellow]{escape(note)}[/]", soft_wrap=True)
+    if result.plan_only:
         return
-    out.print(f"benchmark: {result.items} items (target {result.manifest.query.target_size}) "
-              f"→ {result.benchmark_path}")
-    print_shortfall(result.shortfall)
     if result.items == 0:
         reason = result.shortfall[0].cause if result.shortfall else "nothing was selected"
         err.print(f"[red]error:[/] the benchmark is empty: {escape(reason)}", soft_wrap=True)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from benchagent.models import ModelClient
 from benchagent.planner.allocation import AllocationInfeasible, allocate, build_problem
+from benchagent.planner.coverage import SMALLER_THAN_ASKED
 from benchagent.planner.design import DesignLog, PlanningError, design_rules
 from benchagent.planner.design_loop import revise_unserved
 from benchagent.planner.grounding import GroundingOptions, GroundingReport, ground
@@ -126,8 +127,6 @@ def allocate_with_feedback(setup: PlannerSetup, state: PlanState) -> tuple[PlanS
             raise
         return state, smaller
 
-
-SMALLER_THAN_ASKED = "smaller than asked: "
 
 
 def _what_the_pool_holds(setup: PlannerSetup, state: PlanState) -> Allocation | None:

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchagent.planner.relevance import RELATED, clauses, relevance
-from benchagent.planner.request import (
-    content_text,
-    names_content,
-    produced_modalities,
-    query_modalities,
-)
+from benchagent.planner.coverage import SMALLER_THAN_ASKED, request_parts
+from benchagent.planner.request import names_content
 from benchagent.pool import Pool
 from benchagent.records import (
     Allocation,
@@ -53,28 +48,13 @@ def _subtask_section(subtask: Subtask, groundings: list[Grounding],
     return [*lines, ""]
 
 
-def _request_parts(query: Query, groundings: list[Grounding], allocation: Allocation,
-                   pool: Pool) -> list[str]:
-    """Which parts of the request the planned datasets serve, by their relevance to each."""
-    used = {q.dataset_id for q in allocation.quotas if q.quota > 0}
+def _request_parts(query: Query, allocation: Allocation, pool: Pool) -> list[str]:
     lines = ["## What the plan serves", ""]
     if not names_content(query):
         return [*lines, "The request names no content: every dataset with the inputs it asks "
                 "for serves it.", ""]
-    wanted, produced = query_modalities(query), produced_modalities(query)
-    for clause in clauses(content_text(query)):
-        scored = {cid: r for cid, r in relevance(clause, pool, wanted, produced).items()
-                  if cid in used}
-        if not scored:
-            lines.append(f"- \u201c{clause}\u201d: no planned dataset")
-            continue
-        best = max(scored, key=lambda cid: scored[cid].score)
-        verdict = "served" if scored[best].score >= RELATED else "not served"
-        lines.append(f"- \u201c{clause}\u201d: {verdict}; best planned dataset "
-                     f"{pool.card(best).name}, {scored[best].describe()}")
-    for note in allocation.notes:
-        if note.startswith("smaller than asked"):
-            lines.append(f"- size: {note}")
+    lines += [f"- {part.line()}" for part in request_parts(query, allocation, pool)]
+    lines += [f"- size: {n}" for n in allocation.notes if n.startswith(SMALLER_THAN_ASKED)]
     return [*lines, ""]
 
 
@@ -85,7 +65,7 @@ def render_plan_md(query: Query, subtasks: list[Subtask], groundings: list[Groun
     lines = [f"# Plan: {query.id}", "", f"> {query.description}", "",
              f"Target size: **{allocation.target_size}**; allocated: "
              f"**{sum(q.quota for q in allocation.quotas)}**.", ""]
-    lines += _request_parts(query, groundings, allocation, pool)
+    lines += _request_parts(query, allocation, pool)
     for subtask in subtasks:
         lines += _subtask_section(subtask, groundings, quotas, pool)
     if allocation.notes:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from benchagent.planner import render_plan_md
+from benchagent.planner.coverage import unserved_notes
 from benchagent.planner.feedback import PlanState, allocate_with_feedback
 from benchagent.planner.grounding import GroundingReport
 from benchagent.records import Grounding, RejectedPlan, Subtask
@@ -25,6 +26,8 @@ def run_allocation(ctx: BuildContext, mode: StageRun) -> None:
                              rejected=ctx.read_list(REJECTED_PLANS, RejectedPlan))
     state = PlanState(ctx.read_list(SUBTASKS, Subtask), report, design_log(ctx))
     state, allocation = allocate_with_feedback(planner_setup(ctx), state)
+    allocation = allocation.model_copy(update={"notes": [
+        *allocation.notes, *unserved_notes(ctx.query, allocation, ctx.pool)]})
     write_plan_state(ctx, state)
     ctx.write(ALLOCATION, allocation)
     ctx.store.manifest.subtasks = [st.name for st in state.subtasks]

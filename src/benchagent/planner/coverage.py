@@ -1,0 +1,60 @@
+"""Which parts of the request a plan serves: each clause of the request against the datasets
+the plan draws items from, on the absolute relevance scale."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from benchagent.planner.relevance import RELATED, Relevance, clauses, relevance
+from benchagent.planner.request import (
+    content_text,
+    names_content,
+    produced_modalities,
+    query_modalities,
+)
+from benchagent.pool import Pool
+from benchagent.records import Allocation, Query
+
+SMALLER_THAN_ASKED = "smaller than asked: "
+NOT_SERVED = "not served: "
+
+
+@dataclass(frozen=True)
+class RequestPart:
+    clause: str
+    dataset: str | None  # the planned dataset most relevant to it
+    relevance: Relevance | None
+
+    @property
+    def served(self) -> bool:
+        return self.relevance is not None and self.relevance.score >= RELATED
+
+    def line(self) -> str:
+        if self.relevance is None:
+            return f"\u201c{self.clause}\u201d: not served; no planned dataset"
+        return (f"\u201c{self.clause}\u201d: {'served' if self.served else 'not served'}; best "
+                f"planned dataset {self.dataset}, {self.relevance.describe()}")
+
+
+def request_parts(query: Query, allocation: Allocation, pool: Pool) -> list[RequestPart]:
+    """Each clause of a request that names content, with its best planned dataset."""
+    if not names_content(query):
+        return []
+    used = {q.dataset_id for q in allocation.quotas if q.quota > 0}
+    wanted, produced = query_modalities(query), produced_modalities(query)
+    parts = []
+    for clause in clauses(content_text(query)):
+        scored = {cid: r for cid, r in relevance(clause, pool, wanted, produced).items()
+                  if cid in used}
+        best = max(scored, key=lambda cid: scored[cid].score, default=None)
+        parts.append(RequestPart(clause, pool.card(best).name if best else None,
+                                 scored[best] if best else None))
+    return parts
+
+
+def unserved_notes(query: Query, allocation: Allocation, pool: Pool) -> list[str]:
+    """Allocation notes naming the parts of the request no planned dataset serves."""
+    return [f"{NOT_SERVED}\u201c{part.clause}\u201d: " + (
+        f"the closest planned dataset, {part.dataset}, has {part.relevance.describe()}"
+        if part.relevance else "no planned dataset")
+        for part in request_parts(query, allocation, pool) if not part.served]
