@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from benchagent.executor.run import SYSTEMATIC_AFTER
 from benchagent.records import Allocation, BenchmarkSample, Query, SampleOutcome, Shortfall
 
 
@@ -47,11 +48,12 @@ def assemble(allocation: Allocation, accepted: list[SampleOutcome],
             result.shortfalls.append(Shortfall(
                 subtask=q.subtask, dataset_id=q.dataset_id, quota=q.quota, accepted=got,
                 missing=q.quota - got,
-                cause=_cause(q.subtask, q.dataset_id, q.capacity, rejected)))
+                cause=_cause(q.subtask, q.dataset_id, q.capacity, rejected, got)))
     return result
 
 
-def _cause(subtask: str, dataset_id: str, capacity: int, rejected: list[SampleOutcome]) -> str:
+def _cause(subtask: str, dataset_id: str, capacity: int, rejected: list[SampleOutcome],
+           accepted: int) -> str:
     mine = [o for o in rejected if o.subtask == subtask and o.dataset_id == dataset_id]
     reasons: Counter[str] = Counter()
     for o in mine:
@@ -60,6 +62,10 @@ def _cause(subtask: str, dataset_id: str, capacity: int, rejected: list[SampleOu
             reasons[f"{failed.check}: {failed.reason}"[:120]] += 1
     top = "; ".join(f"{n}× {r}" for r, n in reasons.most_common(3))
     why = "source exhausted" if len(mine) >= capacity else "attempt budget spent"
+    checks = {r.split(":")[0] for r in reasons}
+    if accepted == 0 and len(checks) == 1 and SYSTEMATIC_AFTER <= len(mine) < capacity:
+        why = (f"stopped early, the plan does not fit this dataset: the first {len(mine)} "
+               f"candidates all failed the {next(iter(checks))} check")
     return f"{why}: {len(mine)} rejected of {capacity} candidates" + (f" ({top})" if top else "")
 
 

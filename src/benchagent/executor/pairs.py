@@ -80,7 +80,7 @@ def _pair_state(setup: ExecutionSetup, quota: Quota, job: PairJob, ordered: list
         elif prior.accepted:
             state.accepted += 1
         else:
-            state.rejected += 1
+            state.record_rejection(prior)
     return state
 
 

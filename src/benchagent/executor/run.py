@@ -19,6 +19,8 @@ from benchagent.records import SampleOutcome, SourceSample
 from benchagent.store import JsonlAppender
 
 Pair = tuple[str, str]
+# A pair whose first candidates all fail the same check stops there: the plan does not fit.
+SYSTEMATIC_AFTER = 12
 # Called after every submission (outcome None) and every outcome, with in-flight per subtask.
 ProgressFn = Callable[[SampleOutcome | None, dict[str, int]], None]
 
@@ -38,8 +40,25 @@ class PairState:
         missing = self.quota - self.accepted
         headroom = math.ceil(max(missing, 0) * (oversample - 1.0))
         tried = self.accepted + self.rejected + self.in_flight
+        if self.systematic_failure() is not None:
+            return False
+        if self._may_be_systematic() and tried >= SYSTEMATIC_AFTER:
+            return False  # the first candidates decide first, so any run tries the same ones
         return (missing > 0 and bool(self.queue) and tried < self.budget
                 and self.accepted + self.in_flight < self.quota + headroom)
+
+    def _may_be_systematic(self) -> bool:
+        return self.accepted == 0 and len(self.reasons) <= 1 and self.rejected < SYSTEMATIC_AFTER
+
+    def systematic_failure(self) -> str | None:
+        """The check every one of the first candidates failed, when none passed."""
+        if self.accepted == 0 and len(self.reasons) == 1 and self.rejected >= SYSTEMATIC_AFTER:
+            return next(iter(self.reasons))
+        return None
+
+    def record_rejection(self, outcome: SampleOutcome) -> None:
+        self.rejected += 1
+        self.reasons[failed_check(outcome)] += 1
 
 
 def execute(pairs: dict[Pair, PairState], accepted_out: JsonlAppender,
@@ -92,7 +111,10 @@ def _record(state: PairState, outcome: SampleOutcome, accepted_out: JsonlAppende
         state.accepted += 1
         accepted_out.append(row)
     else:
-        state.rejected += 1
-        failed = next((c for c in outcome.checks if not c.passed), None)
-        state.reasons[failed.check if failed else "unknown"] += 1
+        state.record_rejection(outcome)
         rejected_out.append(row)
+
+
+def failed_check(outcome: SampleOutcome) -> str:
+    failed = next((c for c in outcome.checks if not c.passed), None)
+    return failed.check if failed else "unknown"
