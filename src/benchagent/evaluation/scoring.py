@@ -64,12 +64,14 @@ def read_option(text: str, options: list[str]) -> int | None:
     answer = clean(text)
     keys = [normalize(o) for o in options]
     whole = normalize(answer)
-    for candidate in (whole, normalize(_STATED_TEXT.sub("", first_line(answer)))):
-        if candidate and keys.count(candidate) == 1:
-            return keys.index(candidate)
+    if whole and keys.count(whole) == 1:  # exactly an option's text, as the instruction asks
+        return keys.index(whole)
     letter = _stated_letter(answer, len(options))
     if letter is not None:
         return letter
+    stated = normalize(_STATED_TEXT.sub("", first_line(answer)))
+    if stated and keys.count(stated) == 1:
+        return keys.index(stated)
     for part in (first_line(answer), answer):
         found = _mentioned_options(part, keys)
         if len(found) == 1:
