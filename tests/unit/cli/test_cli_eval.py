@@ -210,7 +210,8 @@ def test_media_goes_in_the_openai_multimodal_format(runs: dict[str, Path], tmp_p
 def test_free_form_answers_need_a_judge(runs: dict[str, Path], tmp_path: Path) -> None:
     run = fresh(runs, "text", tmp_path)
     first = samples(run)[0]
-    essay = first.model_copy(update={"id": "essay-1", "options": [], "answer_type": AnswerType.free_form,
+    essay = first.model_copy(update={"id": "essay-1", "options": [],
+                                     "answer_type": AnswerType.free_form,
                                      "answer": "Because the ice melts in the sun."})
     with (run / "benchmark" / "benchmark.jsonl").open("a") as fh:
         fh.write(essay.model_dump_json() + "\n")

@@ -18,7 +18,7 @@ from benchagent.records import AnswerType
 def test_bootstrap_interval_is_seeded_and_brackets_the_mean() -> None:
     scores = [1, 0, 1, 1, 0, 1, 0, 1, 1, 1]
     low, high = bootstrap_interval(scores, seed=3) or (0.0, 0.0)
-    assert low < 0.7 < high and 0 <= low and high <= 1
+    assert 0 <= low < 0.7 < high <= 1
     assert bootstrap_interval(scores, seed=3) == (low, high)
     assert bootstrap_interval([1, 1, 1], seed=0) == (1.0, 1.0)
     assert bootstrap_interval([], seed=0) is None
