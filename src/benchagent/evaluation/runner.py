@@ -5,6 +5,7 @@ answers are then graded by the judge (eval/grades.jsonl), kept the same way."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
@@ -24,7 +25,7 @@ from benchagent.models import (
 from benchagent.models.cache import cache_key
 from benchagent.prompts import render
 from benchagent.records import AnswerType, BenchmarkSample
-from benchagent.store import JsonlAppender, hash_of, read_jsonl
+from benchagent.store import hash_of, read_jsonl, truncate_torn_tail
 
 ANSWERS = "eval/answers.jsonl"
 GRADES = "eval/grades.jsonl"
@@ -78,18 +79,25 @@ class Task:
 
 
 class _Rows:
-    """An appender that several threads share."""
+    """A JSONL file that several threads append to: each row is written whole under a lock,
+    then synced outside it (so that one thread's sync never holds up another's answer)."""
 
     def __init__(self, path: Path) -> None:
-        self._appender = JsonlAppender(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        truncate_torn_tail(path)
+        self._fh = path.open("a", encoding="utf-8")
         self._lock = threading.Lock()
 
     def append(self, row: BaseModel) -> None:
+        line = row.model_dump_json() + "\n"
         with self._lock:
-            self._appender.append(row.model_dump(mode="json"))
+            self._fh.write(line)
+            self._fh.flush()
+        os.fsync(self._fh.fileno())
 
     def close(self) -> None:
-        self._appender.close()
+        with self._lock:
+            self._fh.close()
 
 
 def plan_tasks(models: Sequence[EvalModel], samples: Sequence[BenchmarkSample], run_dir: Path,
