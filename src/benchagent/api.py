@@ -15,10 +15,18 @@ from pydantic import ValidationError
 
 from benchagent.config import ABLATIONS, ROLES, Settings, load_settings, validated_settings
 from benchagent.errors import UserError
-from benchagent.evaluation import RESULTS, SUMMARY, EvalModel, evaluate_benchmark
+from benchagent.evaluation import (
+    RESULTS,
+    SUMMARY,
+    AnswerProgress,
+    EvalModel,
+    evaluate_benchmark,
+    no_answer_progress,
+)
 from benchagent.models import (
     ModelClient,
     ModelConfig,
+    ModelError,
     ResponseCache,
     RoleModels,
     make_provider,
@@ -37,6 +45,7 @@ from benchagent.stages import (
 from benchagent.stages.paths import BENCHMARK, PLAN_MD, TRACE
 from benchagent.store import (
     Manifest,
+    RunError,
     RunStore,
     check_new_run_folder,
     file_hash,
@@ -326,15 +335,33 @@ def _eval_clients(specs: Sequence[str], judge: str | None, settings: Settings,
     return models, judge_client
 
 
+def _benchmark_samples(store: RunStore) -> list[BenchmarkSample]:
+    path = store.path(BENCHMARK)
+    try:
+        return [BenchmarkSample.model_validate(r) for r in read_jsonl(path)]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "root"
+        raise RunError(f"{path} holds an invalid item: {where}: {first['msg']}") from exc
+
+
+def _close_providers(models: Sequence[EvalModel], judge: ModelClient | None) -> None:
+    for client in [*(m.client for m in models), *([judge] if judge else [])]:
+        close = getattr(client.provider, "close", None)
+        if callable(close):
+            close()
+
+
 def evaluate(run_dir: Path, models: Sequence[str], *, judge: str | None = None,
              ladder: bool = False, blind: bool = True, concurrency: int | None = None,
-             config: Path | None = None, base_url: str | None = None) -> EvalResult:
+             config: Path | None = None, base_url: str | None = None,
+             progress: AnswerProgress = no_answer_progress) -> EvalResult:
     """Run `models` (specs, or names from the config) on the run's benchmark: answers are kept
     as they come (a cut-off eval resumes where it stopped), then scored and analysed into
     eval/results.jsonl and eval/summary.json. `judge` grades free-form answers (default: the
     run's judge role; "rules": none, they stay unscored)."""
     store = RunStore.open(run_dir)
-    samples = [BenchmarkSample.model_validate(r) for r in read_jsonl(store.path(BENCHMARK))]
+    samples = _benchmark_samples(store)
     if not samples:
         raise UserError(f"{run_dir} has no benchmark to evaluate: build it first")
     settings = _eval_settings(store, config)
@@ -347,7 +374,11 @@ def evaluate(run_dir: Path, models: Sequence[str], *, judge: str | None = None,
         try:
             clients, judge_client = _eval_clients(models, judge, settings, base_url,
                                                   concurrency, trace, cache)
-            summary = _run_eval(store, samples, clients, judge_client, blind, ladder)
+            try:
+                summary = _run_eval(store, samples, clients, judge_client,
+                                    (blind, ladder), progress)
+            finally:
+                _close_providers(clients, judge_client)
         finally:
             store.manifest.usage = {role: UsageTotals(**t) for role, t in trace.totals().items()}
             store.save()
@@ -358,7 +389,9 @@ def evaluate(run_dir: Path, models: Sequence[str], *, judge: str | None = None,
 
 
 def _run_eval(store: RunStore, samples: list[BenchmarkSample], models: list[EvalModel],
-              judge: ModelClient | None, blind: bool, ladder: bool) -> dict[str, Any]:
+              judge: ModelClient | None, flags: tuple[bool, bool],
+              progress: AnswerProgress) -> dict[str, Any]:
+    blind, ladder = flags
     key = hash_of(file_hash(store.path(BENCHMARK)), [(m.name, m.client.provider.spec)
                                                      for m in models],
                   judge.provider.spec if judge else None, blind, ladder)
@@ -367,7 +400,11 @@ def _run_eval(store: RunStore, samples: list[BenchmarkSample], models: list[Eval
     try:
         summary = evaluate_benchmark(store.root, samples, models, judge=judge,
                                      seed=store.manifest.settings.seed, blind=blind,
-                                     ladder=ladder)
+                                     ladder=ladder, progress=progress)
+    except ModelError as exc:
+        store.fail(EVAL_STAGE, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise ModelError(f"{exc} (the answers so far are kept: the same `benchagent eval` "
+                         "continues where it stopped)") from exc
     except BaseException as exc:
         store.fail(EVAL_STAGE, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         raise

@@ -3,16 +3,41 @@ and subtask with intervals, and what the items and the benchmark are worth."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from benchagent import api
-from benchagent.cli.common import out
+from benchagent.cli.common import err, out
 from benchagent.cli.listing import JsonOpt, listing_table, print_json, print_table
+from benchagent.evaluation import Answer
 
 Row = dict[str, Any]
+
+
+@contextlib.contextmanager
+def answer_bar(total: int, done: int) -> Iterator[Callable[[Answer], None]]:
+    """Answers against the tasks (every model, with and without media), and how many of them
+    the model could not take."""
+    columns = (TextColumn("answers"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("unsupported {task.fields[unsupported]}"), TimeRemainingColumn())
+    with Progress(*columns, console=err, disable=not sys.stderr.isatty() and
+                  not os.environ.get("BENCHAGENT_PROGRESS")) as progress:
+        task = progress.add_task("answers", total=total, completed=done, unsupported=0)
+        unsupported: Counter[str] = Counter()
+
+        def tick(answer: Answer) -> None:
+            unsupported[answer.model] += answer.unsupported is not None
+            progress.update(task, advance=1, unsupported=sum(unsupported.values()))
+
+        yield tick
 
 
 def _accuracy(row: Row) -> str:
@@ -94,7 +119,8 @@ def eval_cmd(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]
              as_json: JsonOpt = False) -> None:
     """Evaluate models on a run's benchmark; a cut-off eval resumes where it stopped."""
     result = api.evaluate(run_dir, model, judge=judge, ladder=ladder, blind=blind,
-                          concurrency=concurrency, config=config, base_url=base_url)
+                          concurrency=concurrency, config=config, base_url=base_url,
+                          progress=answer_bar)
     if as_json:
         print_json(result.summary)
         return

@@ -3,7 +3,7 @@ scored (eval/results.jsonl) and analysed (eval/summary.json)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +16,11 @@ from benchagent.evaluation.runner import (
     GRADES,
     JUDGE_ROLE,
     Answer,
+    AnswerProgress,
     EvalModel,
     ask_models,
     grade_answers,
+    no_answer_progress,
     plan_tasks,
 )
 from benchagent.evaluation.scoring import Outcome, Score, score_answer
@@ -27,18 +29,18 @@ from benchagent.records import BenchmarkSample
 from benchagent.store import atomic_write_json, atomic_write_text
 
 __all__ = ["ANSWERS", "EVAL_ROLE", "GRADES", "JUDGE_ROLE", "RESULTS", "SUMMARY", "Answer",
-           "EvalModel", "ItemResult", "Outcome", "Score", "evaluate_benchmark", "item_messages",
-           "item_text", "score_answer"]
+           "AnswerProgress", "EvalModel", "ItemResult", "Outcome", "Score", "evaluate_benchmark",
+           "item_messages", "item_text", "no_answer_progress", "score_answer"]
 
 
 def evaluate_benchmark(run_dir: Path, samples: Sequence[BenchmarkSample],
                        models: Sequence[EvalModel], *, judge: ModelClient | None, seed: int,
                        blind: bool = True, ladder: bool = False,
-                       on_answer: Callable[[Answer], None] | None = None) -> dict[str, Any]:
+                       progress: AnswerProgress = no_answer_progress) -> dict[str, Any]:
     """Ask, grade, score and analyse; writes eval/results.jsonl and eval/summary.json and
     returns the summary."""
     tasks = plan_tasks(models, samples, run_dir, seed, blind)
-    answers = ask_models(tasks, models, run_dir, on_answer)
+    answers = ask_models(tasks, models, run_dir, progress)
     by_task: dict[tuple[str, str, Condition], Answer] = {
         (t.model, t.sample.id, t.condition): answers[t.key] for t in tasks}
     mine = list(by_task.values())

@@ -5,9 +5,10 @@ answers are then graded by the judge (eval/grades.jsonl), kept the same way."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,8 @@ from benchagent.store import hash_of, read_jsonl, truncate_torn_tail
 ANSWERS = "eval/answers.jsonl"
 GRADES = "eval/grades.jsonl"
 EVAL_ROLE = "eval"
+# (tasks in all, answered already) -> a context giving the callback each new answer goes to
+AnswerProgress = Callable[[int, int], "contextlib.AbstractContextManager[Callable[[Answer], None]]"]
 JUDGE_ROLE = "judge"
 T = TypeVar("T")
 
@@ -100,6 +103,11 @@ class _Rows:
             self._fh.close()
 
 
+@contextlib.contextmanager
+def no_answer_progress(total: int, done: int) -> Iterator[Callable[[Answer], None]]:
+    yield lambda answer: None
+
+
 def plan_tasks(models: Sequence[EvalModel], samples: Sequence[BenchmarkSample], run_dir: Path,
                seed: int, blind: bool) -> list[Task]:
     """Every (model, item) with its media, and again without for image and audio items when
@@ -152,7 +160,7 @@ def _run_all(jobs: Sequence[tuple[str, Callable[[], T]]], limits: dict[str, int]
 
 
 def ask_models(tasks: Sequence[Task], models: Sequence[EvalModel], run_dir: Path,
-               on_answer: Callable[[Answer], None] | None = None) -> dict[str, Answer]:
+               progress: AnswerProgress = no_answer_progress) -> dict[str, Answer]:
     """The answer to every task: those kept from an earlier run of the same requests, and the
     rest asked now, each appended to eval/answers.jsonl as it comes."""
     answers = {row.key: row for row in
@@ -161,19 +169,19 @@ def ask_models(tasks: Sequence[Task], models: Sequence[EvalModel], run_dir: Path
     pending = [t for t in tasks if t.key not in answers]
     rows = _Rows(run_dir / ANSWERS)
     lock = threading.Lock()
-
-    def keep(answer: Answer) -> None:
-        rows.append(answer)
-        with lock:
-            answers[answer.key] = answer
-        if on_answer is not None:
-            on_answer(answer)
-
     jobs = [(t.model, _bind_ask(t, clients[t.model])) for t in pending]
-    try:
-        _run_all(jobs, {m.name: m.client.cfg.max_concurrency for m in models}, keep)
-    finally:
-        rows.close()
+    with progress(len(tasks), len(tasks) - len(pending)) as tick:
+
+        def keep(answer: Answer) -> None:
+            rows.append(answer)
+            with lock:
+                answers[answer.key] = answer
+            tick(answer)
+
+        try:
+            _run_all(jobs, {m.name: m.client.cfg.max_concurrency for m in models}, keep)
+        finally:
+            rows.close()
     return answers
 
 

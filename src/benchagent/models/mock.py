@@ -10,7 +10,8 @@ either that list, or {"latency_s": seconds every call takes, "inputs": the media
 
 In the conversation a rule matches, an image part reads `<image>` and an audio part `<audio>`.
 An unscripted plain-text request that lists lettered options ("A. ...") is answered with one of
-those letters, picked from the prompt's hash ("The answer is (C)."); any other, "mock answer".
+those letters, picked from the hash of the prompt and the script's name ("The answer is (C).");
+any other, "mock answer".
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class MockProvider:
         elif request.json_schema is not None:
             text = json.dumps(instance_of(request.json_schema, _seed_words(request)))
         else:
-            text = _pick_option(conversation) or "mock answer"
+            text = _pick_option(conversation, self._name) or "mock answer"
         return Completion(text=text, prompt_tokens=len(conversation.split()),
                           completion_tokens=len(text.split()))
 
@@ -102,11 +103,11 @@ def message_text(message: Message) -> str:
                      else _PART_TEXT.get(str(part.get("type")), "<media>") for part in content)
 
 
-def _pick_option(conversation: str) -> str | None:
+def _pick_option(conversation: str, salt: str) -> str | None:
     letters = _OPTION_LINE.findall(conversation)
     if not letters:
         return None
-    digest = hashlib.sha256(conversation.encode()).digest()
+    digest = hashlib.sha256((salt + "\n" + conversation).encode()).digest()
     return f"The answer is ({letters[int.from_bytes(digest[:4], 'big') % len(letters)]})."
 
 
