@@ -60,15 +60,18 @@ def first_line(text: str) -> str:
 
 def read_option(text: str, options: list[str]) -> int | None:
     """The index of the option `text` chooses, by letter or by option text; None when it names
-    none, or several."""
+    none, several, or a letter followed by another option's text ("B. 780000" when 780000 is
+    option D)."""
     answer = clean(text)
     keys = [normalize(o) for o in options]
     whole = normalize(answer)
     if whole and keys.count(whole) == 1:  # exactly an option's text, as the instruction asks
         return keys.index(whole)
-    letter = _stated_letter(answer, len(options))
-    if letter is not None:
-        return letter
+    lettered = _stated_letter(answer, len(options))
+    if lettered is not None:
+        index, after = lettered
+        written = _leading_option(after, keys)
+        return index if written is None or written == index else None
     stated = normalize(_STATED_TEXT.sub("", first_line(answer)))
     if stated and keys.count(stated) == 1:
         return keys.index(stated)
@@ -86,18 +89,30 @@ def _letter_index(letter: str, count: int) -> int | None:
     return index if 0 <= index < count else None
 
 
-def _stated_letter(answer: str, count: int) -> int | None:
-    stated = [m.group(1) for m in _STATED.finditer(answer)]
-    stated = [s for s in stated if _letter_index(s, count) is not None]
-    if stated:
-        return _letter_index(stated[-1], count)  # after any reasoning, the last one stands
+def _stated_letter(answer: str, count: int) -> tuple[int, str] | None:
+    """The option letter the answer states, and what follows it on its line."""
+    stated = [m for m in _STATED.finditer(answer) if _letter_index(m.group(1), count) is not None]
+    if stated:  # after any reasoning, the last one stands
+        return _with_rest(answer, stated[-1], count)
     if re.fullmatch(r"[(\[]?[A-Za-z][)\].]?", answer):
-        return _letter_index(answer.strip("()[]."), count)
+        index = _letter_index(answer.strip("()[]."), count)
+        return None if index is None else (index, "")
     leading = _LEADING.match(answer)
-    if leading:
-        letter = next(g for g in leading.groups() if g)
-        return _letter_index(letter, count)
-    return None
+    return _with_rest(answer, leading, count) if leading else None
+
+
+def _with_rest(answer: str, match: re.Match[str], count: int) -> tuple[int, str] | None:
+    letter = next(g for g in match.groups() if g)
+    index = _letter_index(letter, count)
+    rest = answer[match.end():].lstrip(" ).:]-–—").splitlines()
+    return None if index is None else (index, rest[0] if rest else "")
+
+
+def _leading_option(text: str, keys: list[str]) -> int | None:
+    """The option whose text `text` starts with (the longest, when one starts another)."""
+    words = f"{normalize(text)} "
+    starts = [i for i, key in enumerate(keys) if key and words.startswith(f"{key} ")]
+    return max(starts, key=lambda i: len(keys[i])) if starts else None
 
 
 def _mentioned_options(text: str, keys: list[str]) -> list[int]:
@@ -216,7 +231,8 @@ def score_answer(sample: BenchmarkSample, text: str) -> Score:
 def _score_option(sample: BenchmarkSample, text: str) -> Score:
     index = read_option(text, sample.options)
     if index is None:
-        return Score("unscored", reason="names no single option")
+        return Score("unscored", reason="names no single option (or a letter and another "
+                                        "option's text)")
     chosen = sample.options[index]
     right = normalize(chosen) == normalize(sample.answer)
     return Score("correct" if right else "wrong", chosen)

@@ -48,6 +48,20 @@ def test_no_single_option_is_unscored_never_wrong(text: str) -> None:
     assert score_answer(item("Paris"), text).outcome == "unscored", text
 
 
+@pytest.mark.parametrize("text", ["A) Paris", "The answer is (C) Paris.", "Answer: D. Paris"])
+def test_a_letter_followed_by_another_options_text_is_unscored(text: str) -> None:
+    assert score_answer(item("Paris"), text).outcome == "unscored", text
+
+
+def test_numeric_options_are_read_by_the_text_after_the_letter() -> None:
+    numbers = item("780000", options=["852180", "778333", "780000000", "780000"])
+    assert score_answer(numbers, "D. 780000").outcome == "correct"
+    assert score_answer(numbers, "B. 780000").outcome == "unscored"  # B is 778333
+    assert score_answer(numbers, "C. 780000000").outcome == "wrong"
+    assert score_answer(numbers, "The answer is (D) because 780000 = 780 × 1000").outcome == \
+        "correct"
+
+
 def test_option_text_wins_over_letter_reading_when_an_option_is_a_letter() -> None:
     grid = item("C", options=["D", "C", "B", "A"])
     assert score_answer(grid, "C").outcome == "correct"
