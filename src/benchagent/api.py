@@ -395,7 +395,10 @@ def _run_eval(store: RunStore, samples: list[BenchmarkSample], models: list[Eval
     key = hash_of(file_hash(store.path(BENCHMARK)), [(m.name, m.client.provider.spec)
                                                      for m in models],
                   judge.provider.spec if judge else None, blind, ladder)
-    store.manifest.models[EVAL_STAGE] = ", ".join(m.client.label for m in models)
+    # usage under the eval role adds up every eval of the run: so do the models named
+    earlier = [x for x in store.manifest.models.get(EVAL_STAGE, "").split(", ") if x]
+    labels = earlier + [m.client.label for m in models if m.client.label not in earlier]
+    store.manifest.models[EVAL_STAGE] = ", ".join(labels)
     store.start(EVAL_STAGE, key)
     try:
         summary = evaluate_benchmark(store.root, samples, models, judge=judge,

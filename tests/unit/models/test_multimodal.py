@@ -17,7 +17,7 @@ from benchagent.models import (
     TransientModelError,
     media_parts,
 )
-from benchagent.models.openai_provider import OpenAIProvider
+from benchagent.models.openai_provider import OpenAIProvider, media_refused
 from faultserver import FaultServer
 
 IMAGE = {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}
@@ -64,3 +64,21 @@ def test_a_refused_request_is_final_and_marked() -> None:
         assert not isinstance(info.value, TransientModelError)
         assert provider.complete(ask(IMAGE)).text == "ok"
         assert server.requests[0]["messages"][0]["content"][0] == IMAGE
+
+
+@pytest.mark.parametrize("message", [
+    'can only concatenate str (not "list") to str',  # llama-cpp-python's server, an image
+    "15 validation errors:\n  {'type': 'string_type', 'msg': 'Input should be a valid string'}",
+    "image input is not supported - hint: if this is unexpected, you may need to provide the "
+    "mmproj",  # llama.cpp's server
+    "audio input is not supported by this server",
+    "Qwen2 is not a multimodal model",
+])
+def test_servers_refusing_media_are_recognised(message: str) -> None:
+    assert media_refused(message)
+
+
+@pytest.mark.parametrize("message", ["scripted fault 500", "CUDA out of memory",
+                                     "upstream connect error", "model is loading"])
+def test_other_server_faults_are_not_a_refusal(message: str) -> None:
+    assert not media_refused(message)
