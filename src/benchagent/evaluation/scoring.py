@@ -18,6 +18,7 @@ Outcome = Literal["correct", "wrong", "unscored", "unsupported"]
 SCORED: tuple[Outcome, ...] = ("correct", "wrong")
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_SPACES = re.compile(r"\s{2,}")
 _MARKUP = re.compile(r"[*_`#]+|\\boxed\{([^}]*)\}")
 # "The answer is (B)", "Answer: b", "correct option is C", "Final answer - D"
 # (a lower-case letter followed by a word is an article: "the answer is a cat")
@@ -47,8 +48,10 @@ class Score:
 
 
 def clean(text: str) -> str:
-    """The answer without markdown emphasis, code ticks or a LaTeX box around it."""
-    return _MARKUP.sub(lambda m: m.group(1) or "", text).strip()
+    """The answer without markdown emphasis, code ticks or a LaTeX box around it, each run of
+    white space one space or one line break (so that no pattern backtracks over a long run)."""
+    text = _MARKUP.sub(lambda m: m.group(1) or "", text)
+    return _SPACES.sub(lambda m: "\n" if "\n" in m.group(0) else " ", text).strip()
 
 
 def first_line(text: str) -> str:

@@ -3,6 +3,8 @@ names no single choice is unscored, not wrong."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -132,6 +134,17 @@ ANSWER_TYPES = [
     item("Paris", AnswerType.short_text), item("text", AnswerType.free_form),
     item("C", options=["D", "C", "B", "A"]), item("3,5", AnswerType.number),
 ]
+
+
+@pytest.mark.parametrize("text", ["answer" + " " * 3000 + "!", "Answer:" + "\n \t" * 2000,
+                                  "answer is " * 2000, "(" * 5000, "1," * 5000, "B) " * 3000])
+def test_long_runs_are_read_in_linear_time(text: str) -> None:
+    started = time.perf_counter()
+    for sample in ANSWER_TYPES:
+        score_answer(sample, text)
+    # a bound far from both sides: read in linear time this takes milliseconds, while the
+    # patterns backtracking over a run of spaces took hours on the first case
+    assert time.perf_counter() - started < 30
 
 
 @settings(max_examples=300, deadline=None)
