@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from benchagent.evaluation.prompt import Condition, has_media, item_request
 from benchagent.models import (
@@ -31,10 +31,11 @@ from benchagent.store import hash_of, read_jsonl, truncate_torn_tail
 ANSWERS = "eval/answers.jsonl"
 GRADES = "eval/grades.jsonl"
 EVAL_ROLE = "eval"
+JUDGE_ROLE = "judge"
 # (tasks in all, answered already) -> a context giving the callback each new answer goes to
 AnswerProgress = Callable[[int, int], "contextlib.AbstractContextManager[Callable[[Answer], None]]"]
-JUDGE_ROLE = "judge"
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 class Answer(BaseModel):
@@ -103,6 +104,18 @@ class _Rows:
             self._fh.close()
 
 
+def kept_rows(path: Path, kind: type[M]) -> list[M]:
+    """The rows an earlier eval kept; one that does not read as `kind` (edited by hand) is
+    left out, so that its item is asked again."""
+    rows = []
+    for raw in read_jsonl(path):
+        try:
+            rows.append(kind.model_validate(raw))
+        except ValidationError:
+            continue
+    return rows
+
+
 @contextlib.contextmanager
 def no_answer_progress(total: int, done: int) -> Iterator[Callable[[Answer], None]]:
     yield lambda answer: None
@@ -112,16 +125,14 @@ def plan_tasks(models: Sequence[EvalModel], samples: Sequence[BenchmarkSample], 
                seed: int, blind: bool) -> list[Task]:
     """Every (model, item) with its media, and again without for image and audio items when
     `blind`; in model order, then benchmark order."""
-    tasks = []
-    for model in models:
-        for sample in samples:
-            conditions: list[Condition] = ["full", "blind"] if blind and has_media(sample) \
-                else ["full"]
-            for condition in conditions:
-                request = item_request(sample, run_dir, condition, seed)
-                key = cache_key(model.client.provider.spec, request)
-                tasks.append(Task(model.name, sample, condition, request, key))
-    return tasks
+    requests: list[tuple[BenchmarkSample, Condition, CompletionRequest]] = []
+    for sample in samples:  # one request per item and condition, whatever the models
+        conditions: list[Condition] = ["full", "blind"] if blind and has_media(sample) \
+            else ["full"]
+        requests += [(sample, c, item_request(sample, run_dir, c, seed)) for c in conditions]
+    return [Task(model.name, sample, condition, request,
+                 cache_key(model.client.provider.spec, request))
+            for model in models for sample, condition, request in requests]
 
 
 def _ask(task: Task, client: ModelClient) -> Answer:
@@ -163,14 +174,15 @@ def ask_models(tasks: Sequence[Task], models: Sequence[EvalModel], run_dir: Path
                progress: AnswerProgress = no_answer_progress) -> dict[str, Answer]:
     """The answer to every task: those kept from an earlier run of the same requests, and the
     rest asked now, each appended to eval/answers.jsonl as it comes."""
-    answers = {row.key: row for row in
-               (Answer.model_validate(r) for r in read_jsonl(run_dir / ANSWERS))}
+    answers = {row.key: row for row in kept_rows(run_dir / ANSWERS, Answer)}
     clients = {m.name: m.client for m in models}
-    pending = [t for t in tasks if t.key not in answers]
+    # two items that read the same (text and media) are one request: asked once
+    pending = list({t.key: t for t in tasks if t.key not in answers}.values())
     rows = _Rows(run_dir / ANSWERS)
     lock = threading.Lock()
     jobs = [(t.model, _bind_ask(t, clients[t.model])) for t in pending]
-    with progress(len(tasks), len(tasks) - len(pending)) as tick:
+    total = len({t.key for t in tasks})
+    with progress(total, total - len(pending)) as tick:
 
         def keep(answer: Answer) -> None:
             rows.append(answer)
@@ -212,8 +224,7 @@ def _grade(judge: ModelClient, sample: BenchmarkSample, answer: Answer, key: str
 def grade_answers(judge: ModelClient, samples: dict[str, BenchmarkSample],
                   answers: Sequence[Answer], run_dir: Path, seed: int) -> dict[str, Grade]:
     """The judge's grade of every free-form answer, by answer key; kept like the answers."""
-    kept: dict[str, Grade] = {g.key: g for g in
-                              (Grade.model_validate(r) for r in read_jsonl(run_dir / GRADES))}
+    kept = {g.key: g for g in kept_rows(run_dir / GRADES, Grade)}
     wanted = {hash_of(judge.provider.spec, a.key, a.text): a for a in answers
               if a.item in samples and needs_grade(samples[a.item], a)}
     rows = _Rows(run_dir / GRADES)
