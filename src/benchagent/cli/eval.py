@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from benchagent import api
@@ -58,13 +59,13 @@ def _print_models(summary: Row) -> None:
                "95% CI")
     table = listing_table(*columns, title="models", right=columns[1:])
     for m in summary["models"]:
-        table.add_row(m["model"], *_counts(m), _accuracy(m), _interval(m))
+        table.add_row(escape(m["model"]), *_counts(m), _accuracy(m), _interval(m))
     print_table(table)
     sub_columns = ("model", "subtask", "items", "scored", "accuracy", "95% CI")
     table = listing_table(*sub_columns, title="per subtask", right=sub_columns[2:])
     for m in summary["models"]:
         for name, sub in m["subtasks"].items():
-            table.add_row(m["model"], name, str(sub["items"]),
+            table.add_row(escape(m["model"]), escape(name), str(sub["items"]),
                           str(sub["correct"] + sub["wrong"]), _accuracy(sub), _interval(sub))
     print_table(table)
 
@@ -86,12 +87,24 @@ def _print_analysis(summary: Row) -> None:
     for m in summary["models"]:
         media = m["media_items"]
         if media["blind"]["items"]:
-            out.print(f"  {m['model']}: with media {_accuracy(media['with_media'])}, "
+            out.print(f"  {escape(m['model'])}: with media {_accuracy(media['with_media'])}, "
                       f"without {_accuracy(media['blind'])}", soft_wrap=True)
     ladder = summary["ladder"]
     if ladder is not None:
         out.print(f"ladder: Kendall τ {_fmt(ladder['kendall_tau'])}, steps that do not fall "
                   f"{_fmt(ladder['monotonic_steps'])} (monotonic: {ladder['monotonic']})")
+
+
+def _print_items(summary: Row) -> None:
+    columns = ("item", "subtask", "models", "difficulty", "discrimination", "flags")
+    table = listing_table(*columns, title="items", right=columns[2:5])
+    for row in summary["per_item"]:
+        flags = [name for name in ("saturated", "dead") if row[name]]
+        if row["blind_solvable"]:
+            flags.append(f"blind {row['blind_right']}/{row['blind_models']}")
+        table.add_row(escape(row["item"]), escape(row["subtask"]), str(row["models_scored"]),
+                      _fmt(row["difficulty"]), _fmt(row["discrimination"]), ", ".join(flags))
+    print_table(table)
 
 
 def eval_cmd(run_dir: Annotated[Path, typer.Argument(help="The run directory.")],
@@ -116,6 +129,9 @@ def eval_cmd(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]
              ] = None,
              config: Annotated[Path | None, typer.Option(
                  "--config", help="Config file with [models] to name.")] = None,
+             items: Annotated[bool, typer.Option(
+                 "--items", help="Also list every item: difficulty, discrimination, "
+                                 "saturated, dead, blind-solvable.")] = False,
              as_json: JsonOpt = False) -> None:
     """Evaluate models on a run's benchmark; a cut-off eval resumes where it stopped."""
     result = api.evaluate(run_dir, model, judge=judge, ladder=ladder, blind=blind,
@@ -125,6 +141,8 @@ def eval_cmd(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]
         print_json(result.summary)
         return
     _print_models(result.summary)
+    if items:
+        _print_items(result.summary)
     _print_analysis(result.summary)
     out.print(f"results → {result.results_path}; summary → {result.summary_path}",
               soft_wrap=True)

@@ -141,9 +141,12 @@ def test_a_ladder_of_scripted_models_on_a_text_benchmark(runs: dict[str, Path],
     pair = eval_json(run, "--model", ladder[1], "--model", ladder[2])
     assert pair["saturated"] == [s.id for s in items[::2]] and pair["dead"] == []
     assert calls(run) == 3 * len(items)  # every answer was kept: nothing is asked again
-    shown = cli("eval", run, "--model", ladder[0], "--model", ladder[1])
+    shown = cli("eval", run, "--model", ladder[0], "--model", ladder[1], "--items")
     assert shown.returncode == 0, shown.stderr
     assert "accuracy" in shown.stdout and "separability" in shown.stdout
+    dead_rows = [line for line in shown.stdout.splitlines()
+                 if line.startswith("│") and " dead " in line]
+    assert len(dead_rows) == len(items[1::2]) and items[1].id in "".join(dead_rows)
     assert f"dead items (every model wrong): {len(items[1::2])}/{len(items)}" in shown.stdout
     assert json.loads((run / "manifest.json").read_text())["stages"]["eval"]["status"] == "done"
 
