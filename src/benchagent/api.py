@@ -1,5 +1,5 @@
 """The library API, equal to the CLI: `build`, `plan`, `build_from_plan` and `resume` return a
-typed `BuildResult`; the CLI only parses arguments and prints."""
+typed `BuildResult`, `evaluate` an `EvalResult`; the CLI only parses arguments and prints."""
 
 from __future__ import annotations
 
@@ -15,7 +15,23 @@ from pydantic import ValidationError
 
 from benchagent.config import ABLATIONS, ROLES, Settings, load_settings, validated_settings
 from benchagent.errors import UserError
-from benchagent.models import ModelConfig, RoleModels
+from benchagent.evaluation import (
+    RESULTS,
+    SUMMARY,
+    AnswerProgress,
+    EvalModel,
+    evaluate_benchmark,
+    no_answer_progress,
+)
+from benchagent.models import (
+    ModelClient,
+    ModelConfig,
+    ModelError,
+    ResponseCache,
+    RoleModels,
+    make_provider,
+    parse_model_spec,
+)
 from benchagent.planner.coverage import NOT_SERVED, SMALLER_THAN_ASKED
 from benchagent.pool import Pool, default_starter_pool
 from benchagent.records import MAX_QUERY_CHARS, Allocation, BenchmarkSample, Query, Shortfall
@@ -28,7 +44,15 @@ from benchagent.stages import (
     run_stages,
 )
 from benchagent.stages.paths import ALLOCATION, BENCHMARK, PLAN_MD, TRACE
-from benchagent.store import Manifest, RunStore, check_new_run_folder, read_jsonl
+from benchagent.store import (
+    Manifest,
+    RunError,
+    RunStore,
+    check_new_run_folder,
+    file_hash,
+    hash_of,
+    read_jsonl,
+)
 from benchagent.trace import Trace, UsageTotals
 
 Warn = Callable[[str], None]
@@ -265,3 +289,138 @@ def _run(store: RunStore, pool: Pool, plan_only: bool,
     finally:
         store.close()
     return BuildResult(store.root, store.manifest, plan_only)
+
+
+# ---------------------------------------------------------------- eval
+
+EVAL_STAGE = "eval"
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    run_dir: Path
+    summary: dict[str, Any]
+
+    @property
+    def results_path(self) -> Path:
+        return self.run_dir / RESULTS
+
+    @property
+    def summary_path(self) -> Path:
+        return self.run_dir / SUMMARY
+
+
+def _model_config(spec: str, settings: Settings, base_url: str | None,
+                  concurrency: int | None) -> ModelConfig:
+    try:
+        cfg = settings.models.get(spec) or parse_model_spec(spec, base_url or settings.base_url)
+    except ValueError as exc:
+        raise UserError(f"--model {spec}: {exc}") from exc
+    return cfg.model_copy(update={"max_concurrency": concurrency}) if concurrency else cfg
+
+
+def _eval_settings(store: RunStore, config: Path | None) -> Settings:
+    """The run's settings, with the models and roles of `config` on top."""
+    settings = store.manifest.settings
+    if config is None:
+        return settings
+    extra = load_settings(config, {})
+    return settings.model_copy(update={"models": {**settings.models, **extra.models},
+                                       "roles": {**settings.roles, **extra.roles}})
+
+
+def _eval_clients(specs: Sequence[str], judge: str | None, settings: Settings,
+                  base_url: str | None, concurrency: int | None, trace: Trace,
+                  cache: ResponseCache) -> tuple[list[EvalModel], ModelClient | None]:
+    if not specs:
+        raise UserError("give at least one --model to evaluate")
+    if len(set(specs)) != len(specs):
+        raise UserError("a --model is given twice: give each model once")
+    models = [EvalModel(spec, ModelClient(make_provider(cfg), cfg, trace, cache))
+              for spec in specs
+              for cfg in [_model_config(spec, settings, base_url, concurrency)]]
+    judge_cfg = (None if judge == "rules" else _model_config(judge, settings, base_url, None)) \
+        if judge is not None else settings.model_for("judge")
+    judge_client = ModelClient(make_provider(judge_cfg), judge_cfg, trace, cache) \
+        if judge_cfg is not None else None
+    return models, judge_client
+
+
+def _benchmark_samples(store: RunStore) -> list[BenchmarkSample]:
+    path = store.path(BENCHMARK)
+    try:
+        return [BenchmarkSample.model_validate(r) for r in read_jsonl(path)]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "root"
+        raise RunError(f"{path} holds an invalid item: {where}: {first['msg']}") from exc
+
+
+def _close_providers(models: Sequence[EvalModel], judge: ModelClient | None) -> None:
+    for client in [*(m.client for m in models), *([judge] if judge else [])]:
+        close = getattr(client.provider, "close", None)
+        if callable(close):
+            close()
+
+
+def evaluate(run_dir: Path, models: Sequence[str], *, judge: str | None = None,
+             ladder: bool = False, blind: bool = True, concurrency: int | None = None,
+             config: Path | None = None, base_url: str | None = None,
+             progress: AnswerProgress = no_answer_progress) -> EvalResult:
+    """Run `models` (specs, or names from the config) on the run's benchmark: answers are kept
+    as they come (a cut-off eval resumes where it stopped), then scored and analysed into
+    eval/results.jsonl and eval/summary.json. `judge` grades free-form answers (default: the
+    run's judge role; "rules": none, they stay unscored)."""
+    store = RunStore.open(run_dir)
+    samples = _benchmark_samples(store)
+    if not samples:
+        raise UserError(f"{run_dir} has no benchmark to evaluate: build it first")
+    settings = _eval_settings(store, config)
+    store.lock()
+    try:
+        totals = {role: UsageTotals(**vars(u)) for role, u in store.manifest.usage.items()}
+        trace = Trace(path=store.path(TRACE), by_role=totals)
+        cache = ResponseCache(settings.cache_dir / "responses.sqlite" if settings.cache_dir
+                              else store.path("cache/responses.sqlite"))
+        try:
+            clients, judge_client = _eval_clients(models, judge, settings, base_url,
+                                                  concurrency, trace, cache)
+            try:
+                summary = _run_eval(store, samples, clients, judge_client,
+                                    (blind, ladder), progress)
+            finally:
+                _close_providers(clients, judge_client)
+        finally:
+            store.manifest.usage = {role: UsageTotals(**t) for role, t in trace.totals().items()}
+            store.save()
+            cache.close()
+    finally:
+        store.close()
+    return EvalResult(store.root, summary)
+
+
+def _run_eval(store: RunStore, samples: list[BenchmarkSample], models: list[EvalModel],
+              judge: ModelClient | None, flags: tuple[bool, bool],
+              progress: AnswerProgress) -> dict[str, Any]:
+    blind, ladder = flags
+    key = hash_of(file_hash(store.path(BENCHMARK)), [(m.name, m.client.provider.spec)
+                                                     for m in models],
+                  judge.provider.spec if judge else None, blind, ladder)
+    # usage under the eval role adds up every eval of the run: so do the models named
+    earlier = [x for x in store.manifest.models.get(EVAL_STAGE, "").split(", ") if x]
+    labels = earlier + [m.client.label for m in models if m.client.label not in earlier]
+    store.manifest.models[EVAL_STAGE] = ", ".join(labels)
+    store.start(EVAL_STAGE, key)
+    try:
+        summary = evaluate_benchmark(store.root, samples, models, judge=judge,
+                                     seed=store.manifest.settings.seed, blind=blind,
+                                     ladder=ladder, progress=progress)
+    except ModelError as exc:
+        store.fail(EVAL_STAGE, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise ModelError(f"{exc} (the answers so far are kept: the same `benchagent eval` "
+                         "continues where it stopped)") from exc
+    except BaseException as exc:
+        store.fail(EVAL_STAGE, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        raise
+    store.finish(EVAL_STAGE, key)
+    return summary

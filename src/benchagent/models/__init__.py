@@ -7,10 +7,12 @@ from pathlib import Path
 from benchagent.models.base import (
     Completion,
     CompletionRequest,
+    InputRejectedError,
     Message,
     ModelError,
     Provider,
     TransientModelError,
+    media_parts,
 )
 from benchagent.models.cache import ResponseCache
 from benchagent.models.client import (
@@ -26,6 +28,7 @@ from benchagent.trace import Trace
 __all__ = [
     "Completion",
     "CompletionRequest",
+    "InputRejectedError",
     "Message",
     "MockProvider",
     "MockRule",
@@ -39,6 +42,7 @@ __all__ = [
     "TransientModelError",
     "ask_or_fallback",
     "make_provider",
+    "media_parts",
     "parse_model_spec",
     "parse_structured",
 ]

@@ -7,7 +7,9 @@ from typing import Any, Protocol
 
 from benchagent.errors import BenchagentError
 
-Message = dict[str, str]  # {"role": "system" | "user" | "assistant", "content": "..."}
+# {"role": "system" | "user" | "assistant", "content": "..."}; a user message's content may also
+# be a list of OpenAI-style parts: {"type": "text" | "image_url" | "input_audio", ...}
+Message = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,22 @@ class TransientModelError(ModelError):
     def __init__(self, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class InputRejectedError(ModelError):
+    """The model cannot take this request (an image for a text-only model, a prompt its server
+    refuses as invalid): asking again will not help, and other requests may still succeed."""
+
+
+def media_parts(request: CompletionRequest) -> list[str]:
+    """The kinds of non-text parts ("image_url", "input_audio") the request's messages hold."""
+    kinds = []
+    for message in request.messages:
+        content = message.get("content")
+        if isinstance(content, list):
+            kinds += [str(part.get("type")) for part in content
+                      if isinstance(part, dict) and part.get("type") != "text"]
+    return kinds
 
 
 class Provider(Protocol):

@@ -40,6 +40,9 @@ class ResponseCache:
             raise CacheError(f"cannot open the response cache {path}: {exc}") from exc
         try:
             self._db.execute("PRAGMA journal_mode=WAL")
+            # WAL commits without a sync each: a crash of the machine (not of the process) may
+            # lose the last answers, which are then asked again; the file stays sound
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, text TEXT NOT NULL,"
                 " prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL)"

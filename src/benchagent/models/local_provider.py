@@ -8,7 +8,13 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
-from benchagent.models.base import Completion, CompletionRequest, ModelError
+from benchagent.models.base import (
+    Completion,
+    CompletionRequest,
+    InputRejectedError,
+    ModelError,
+    media_parts,
+)
 from benchagent.models.spec import ModelConfig
 
 if TYPE_CHECKING:
@@ -85,6 +91,9 @@ class LocalProvider:
         return self._spec
 
     def complete(self, request: CompletionRequest) -> Completion:
+        if media_parts(request):  # no vision or audio projector is loaded with the model
+            raise InputRejectedError(f"{self._spec} takes text only, not "
+                                     f"{', '.join(sorted(set(media_parts(request))))}")
         with self._lock:
             response = self._create(request)
         return _to_completion(response)

@@ -5,7 +5,13 @@ deterministically from the request (strings reuse words of the last user message
 downstream search still has something to hold on to). A script is a list of rules tried in
 order; the first whose `match` substring occurs in the conversation (and has `times` left)
 answers with its `response` (text as is, or a JSON value serialised). A script file holds
-either that list, or {"latency_s": seconds every call takes, "rules": [...]}.
+either that list, or {"latency_s": seconds every call takes, "inputs": the media it takes
+(default ["image", "audio"]; [] for a text-only model), "rules": [...]}.
+
+In the conversation a rule matches, an image part reads `<image>` and an audio part `<audio>`.
+An unscripted plain-text request that lists lettered options ("A. ...") is answered with one of
+those letters, picked from the hash of the prompt and the script's name ("The answer is (C).");
+any other, "mock answer".
 """
 
 from __future__ import annotations
@@ -18,11 +24,21 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchagent.models.base import Completion, CompletionRequest, ModelError
+from benchagent.models.base import (
+    Completion,
+    CompletionRequest,
+    InputRejectedError,
+    Message,
+    ModelError,
+    media_parts,
+)
 from benchagent.models.spec import ModelConfig
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{2,}")
 _MAX_DEPTH = 32
+_OPTION_LINE = re.compile(r"^([A-Z])\. \S", re.MULTILINE)
+_PART_TEXT = {"image_url": "<image>", "input_audio": "<audio>"}
+_MEDIA = {"image_url": "image", "input_audio": "audio"}
 
 
 class MockRule:
@@ -43,9 +59,10 @@ class MockProvider:
     def __init__(self, cfg: ModelConfig | None = None, rules: list[MockRule] | None = None) -> None:
         self._rules = list(rules or [])
         self.latency_s = 0.0
+        self.inputs = frozenset(_MEDIA.values())
         name = ""
         if cfg is not None and cfg.model:
-            script_rules, self.latency_s = _load_script(Path(cfg.model))
+            script_rules, self.latency_s, self.inputs = _load_script(Path(cfg.model))
             self._rules = script_rules + self._rules
             name = Path(cfg.model).name
         self._name = name
@@ -57,7 +74,10 @@ class MockProvider:
         return f"mock:{self._name}" if self._name else "mock"
 
     def complete(self, request: CompletionRequest) -> Completion:
-        conversation = "\n".join(m["content"] for m in request.messages)
+        refused = sorted({_MEDIA[k] for k in media_parts(request) if k in _MEDIA} - self.inputs)
+        if refused:
+            raise InputRejectedError(f"{self.spec} takes no {' or '.join(refused)} input")
+        conversation = "\n".join(message_text(m) for m in request.messages)
         if self.latency_s:
             time.sleep(self.latency_s)
         with self._lock:
@@ -69,17 +89,36 @@ class MockProvider:
         elif request.json_schema is not None:
             text = json.dumps(instance_of(request.json_schema, _seed_words(request)))
         else:
-            text = "mock answer"
+            text = _pick_option(conversation, self._name) or "mock answer"
         return Completion(text=text, prompt_tokens=len(conversation.split()),
                           completion_tokens=len(text.split()))
 
 
-def _load_script(path: Path) -> tuple[list[MockRule], float]:
+def message_text(message: Message) -> str:
+    """A message's content as text: text parts as they are, media parts as placeholders."""
+    content = message.get("content", "")
+    if isinstance(content, str):
+        return content
+    return "\n".join(str(part.get("text", "")) if part.get("type") == "text"
+                     else _PART_TEXT.get(str(part.get("type")), "<media>") for part in content)
+
+
+def _pick_option(conversation: str, salt: str) -> str | None:
+    letters = _OPTION_LINE.findall(conversation)
+    if not letters:
+        return None
+    digest = hashlib.sha256((salt + "\n" + conversation).encode()).digest()
+    return f"The answer is ({letters[int.from_bytes(digest[:4], 'big') % len(letters)]})."
+
+
+def _load_script(path: Path) -> tuple[list[MockRule], float, frozenset[str]]:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         if isinstance(raw, dict):
-            return [MockRule(**item) for item in raw.get("rules", [])], float(raw["latency_s"])
-        return [MockRule(**item) for item in raw], 0.0
+            inputs = frozenset(str(k) for k in raw.get("inputs", _MEDIA.values()))
+            return ([MockRule(**item) for item in raw.get("rules", [])],
+                    float(raw.get("latency_s", 0.0)), inputs)
+        return [MockRule(**item) for item in raw], 0.0, frozenset(_MEDIA.values())
     except (OSError, ValueError, TypeError, KeyError, RecursionError) as exc:
         raise ModelError(f"cannot read mock script {path}: {exc}") from exc
 
@@ -98,7 +137,7 @@ class _Words:
 
 
 def _seed_words(request: CompletionRequest) -> _Words:
-    user = [m["content"] for m in request.messages if m["role"] == "user"]
+    user = [message_text(m) for m in request.messages if m["role"] == "user"]
     text = user[-1] if user else ""
     digest = hashlib.sha256(text.encode()).digest()
     return _Words(_WORD.findall(text)[:200], int.from_bytes(digest[:4], "big"))

@@ -15,6 +15,7 @@ import email.utils
 import json
 import math
 import os
+import re
 import socket
 import threading
 import time
@@ -25,7 +26,14 @@ from urllib.parse import urlsplit, urlunsplit
 import openai
 from openai.types.chat import ChatCompletion
 
-from benchagent.models.base import Completion, CompletionRequest, ModelError, TransientModelError
+from benchagent.models.base import (
+    Completion,
+    CompletionRequest,
+    InputRejectedError,
+    ModelError,
+    TransientModelError,
+    media_parts,
+)
 from benchagent.models.spec import ModelConfig
 
 FormatMode = Literal["json_schema", "json_object"]
@@ -33,6 +41,19 @@ FormatMode = Literal["json_schema", "json_object"]
 PLACEHOLDER_API_KEY = "not-needed"  # local servers ignore the key, the client insists on one
 _TRANSIENT_STATUS = frozenset({408, 409, 425, 429})
 _MAX_DETAIL = 200
+# How servers say, often with a 500, that a model takes no image or audio: llama.cpp's
+# "image input is not supported - hint: ... mmproj", vLLM's "... is not a multimodal model",
+# llama-cpp-python's "can only concatenate str (not "list") to str" (an image part) and its
+# validation errors "Input should be a valid string" (an input_audio part).
+_MEDIA_REFUSED = re.compile(r"(image|audio|multimodal|multi-modal|vision).{0,60}(not supported|"
+                            r"unsupported)|not a multi-?modal|mmproj|can only concatenate str|"
+                            r"should be a valid string|validation errors?\b", re.I)
+
+
+def media_refused(message: str) -> bool:
+    """Whether a server's error message, for a request with image or audio parts, says that
+    the model cannot take them (rather than a fault worth retrying)."""
+    return bool(_MEDIA_REFUSED.search(message))
 
 
 class _FormatRejectedError(ModelError):
@@ -175,6 +196,8 @@ class OpenAIProvider:
             # `from None`: the server's own text may quote the key; our message is redacted.
             if self._rejects_json_schema(exc, mode):
                 raise _FormatRejectedError(self._status_message(exc)) from None
+            if media_parts(request) and media_refused(_server_message(exc)):
+                raise InputRejectedError(self._status_message(exc)) from None
             raise self._map_error(exc, timeout) from None
         except openai.APIError as exc:
             raise self._map_error(exc, timeout) from exc
@@ -253,6 +276,8 @@ class OpenAIProvider:
                 f"{self._detail(_server_message(exc))}"
             )
         message = self._status_message(exc)
+        if status in (400, 413, 422):
+            return InputRejectedError(message)
         if status >= 500 or status in _TRANSIENT_STATUS:
             retry_after = retry_after_from_headers(exc.response.headers)
             return TransientModelError(message, retry_after=retry_after)
