@@ -1,0 +1,130 @@
+"""Items say what their dataset asks: its task statement before the answer format, option codes
+spelled out; checked on the helpers, on the first state of a sample, and on built items."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import benchagent
+from benchagent.executor.instructions import rules_instruction
+from benchagent.executor.itemtext import item_instruction, spell_out_codes, spelled_space
+from benchagent.executor.sample import PairJob, initial_state
+from benchagent.records import AnswerType, DatasetCard, Grounding, SourceSample, Subtask
+
+MC = rules_instruction(Subtask(name="s", description="d"))
+YES_NO = rules_instruction(Subtask(name="s", description="d", answer_type=AnswerType.yes_no))
+
+
+def test_the_statement_comes_before_the_answer_format() -> None:
+    assert item_instruction("Does Speaker 2's answer mean yes or no?", YES_NO, "Speaker 1: ...") \
+        == "Does Speaker 2's answer mean yes or no? Answer the question with yes or no only."
+    assert item_instruction("Sort the following words alphabetically:", "Reply briefly.",
+                            "stick gelatine") == "Sort the following words alphabetically. " \
+                                                 "Reply briefly."
+    assert item_instruction("", MC, "What is 2 + 2?") == MC
+
+
+def test_no_sentence_is_said_twice() -> None:
+    assert item_instruction("Answer the question with yes or no only.", YES_NO, "Is it?") == \
+        "Answer the question with yes or no only."
+    said = "Which of these is a fruit?"
+    assert item_instruction(said, MC, f"{said} An apple, a chair or a car.") == MC
+
+
+def test_a_statement_of_several_lines_is_its_own_paragraph() -> None:
+    table = "Here is a table:\nname, age\nLouis, 7"
+    assert item_instruction(table, MC, "How old is Louis?") == f"{table}.\n\n{MC}"
+
+
+def test_true_false_codes_are_spelled_out() -> None:
+    assert spell_out_codes(["T", "F"], "F", [], []) == (["True", "False"], "False", [])
+    assert spell_out_codes(["y", "n"], "y", ["y"], []) == (["yes", "no"], "yes", ["yes"])
+    assert spell_out_codes([], "T", [], ["F", "T"]) == ([], "True", [])
+    assert spelled_space(["F", "T"]) == ["False", "True"]
+
+
+def test_codes_that_stand_for_no_known_words_stay() -> None:
+    assert spell_out_codes(["A", "B"], "A", [], []) == (["A", "B"], "A", [])
+    assert spell_out_codes(["T", "Tea"], "T", [], []) == (["T", "Tea"], "T", [])
+    assert spell_out_codes([], "T", [], ["T", "T"]) == ([], "T", [])  # one code is no pair
+
+
+def _job(answer_type: AnswerType, tmp_path: Path, answers: list[str]) -> PairJob:
+    card = DatasetCard(id="d1", name="facts", format="bigbench", source="x",
+                       answer_type=answer_type)
+    subtask = Subtask(name="facts", description="true or false", answer_type=answer_type)
+    grounding = Grounding(subtask="facts", dataset_id="d1", score=1.0, reason="", plan=[])
+    return PairJob(subtask=subtask, grounding=grounding, card=card, answer_space=answers,
+                   instruction=rules_instruction(subtask), run_dir=tmp_path, seed=0,
+                   verifier=None, models_used=[])
+
+
+def test_first_state_states_the_question_and_spells_codes(tmp_path: Path) -> None:
+    source = SourceSample(dataset_id="d1", source_id="s1", question="Tire tread wears evenly.",
+                          options=["T", "F"], answer="F",
+                          instruction="Distinguish true statements from misconceptions.")
+    state = initial_state(source, _job(AnswerType.multiple_choice, tmp_path, ["F", "T"]))
+    assert state.options == ["True", "False"] and state.answer == "False"
+    assert state.instruction == f"Distinguish true statements from misconceptions. {MC}"
+    assert state.question == "Tire tread wears evenly."
+
+
+def test_a_statement_that_is_the_only_question_is_not_repeated(tmp_path: Path) -> None:
+    statement = "Which of the following sentences makes more sense?"
+    source = SourceSample(dataset_id="d1", source_id="s1", options=["A b.", "B a."],
+                          answer="A b.", instruction=statement)
+    state = initial_state(source, _job(AnswerType.multiple_choice, tmp_path, ["A b."]))
+    assert (state.question, state.instruction) == (statement, MC)
+
+
+def _items(query: str, size: int, pool: Path, out: Path) -> list[dict[str, object]]:
+    result = benchagent.build(query, out=out, size=size, pools=[pool], model=None)
+    lines = (result.run_dir / "benchmark" / "benchmark.jsonl").read_text().splitlines()
+    assert len(lines) == size
+    return [json.loads(line) for line in lines]
+
+
+def test_built_implicature_items_ask_their_question(shared_pools: Path, tmp_path: Path) -> None:
+    items = _items("Does a model understand implicatures: whether an indirect answer means yes "
+                   "or no", 4, shared_pools / "bigbench" / "implicatures", tmp_path / "run")
+    for item in items:
+        assert str(item["instruction"]).startswith("Does Speaker 2's answer mean yes or no? ")
+        assert str(item["question"]).startswith("Speaker 1: ")
+
+
+def test_built_sports_items_ask_their_question(shared_pools: Path, tmp_path: Path) -> None:
+    items = _items("Judge whether sports statements are plausible", 4,
+                   shared_pools / "bigbench" / "sports_understanding", tmp_path / "run")
+    for item in items:
+        assert str(item["instruction"]).startswith(
+            "Determine whether the following statement or statements are plausible or "
+            "implausible. Answer")
+        assert str(item["question"]).endswith("\nPlausible/implausible?")
+        assert sorted(item["options"]) == ["implausible", "plausible"]  # type: ignore[call-overload]
+
+
+@pytest.fixture
+def true_false_pool(tmp_path: Path) -> Path:
+    facts = [("Water boils at 100 C at sea level.", "T"), ("The Moon is a planet.", "F"),
+             ("Bats are mammals.", "T"), ("Glass is a liquid at room temperature.", "F"),
+             ("Spiders are insects.", "F"), ("Sound needs a medium.", "T")] * 2
+    rows = [{"id": f"f{i}", "statement": f"{text} (fact {i})", "label": label}
+            for i, (text, label) in enumerate(facts)]
+    root = tmp_path / "pool"
+    root.mkdir()
+    (root / "facts.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (root / "facts.benchagent.toml").write_text(
+        '[dataset]\nname = "Science facts"\ndescription = "True or false science facts."\n'
+        'instruction = "Is the statement true or false?"\n'
+        '[fields]\nid = "id"\nquestion = "statement"\nanswer = "label"\n')
+    return root
+
+
+def test_a_mapping_files_instruction_is_shown(true_false_pool: Path, tmp_path: Path) -> None:
+    items = _items("Are science facts true or false", 3, true_false_pool, tmp_path / "run")
+    for item in items:
+        assert str(item["instruction"]).startswith("Is the statement true or false? ")
+        assert item["answer"] in ("True", "False")  # the T / F codes spelled out
