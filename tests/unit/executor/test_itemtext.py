@@ -12,6 +12,7 @@ import benchagent
 from benchagent.executor.instructions import rules_instruction
 from benchagent.executor.itemtext import item_instruction, spell_out_codes, spelled_space
 from benchagent.executor.sample import PairJob, initial_state
+from benchagent.prompts import render
 from benchagent.records import AnswerType, DatasetCard, Grounding, SourceSample, Subtask
 
 MC = rules_instruction(Subtask(name="s", description="d"))
@@ -128,3 +129,11 @@ def test_a_mapping_files_instruction_is_shown(true_false_pool: Path, tmp_path: P
     for item in items:
         assert str(item["instruction"]).startswith("Is the statement true or false? ")
         assert item["answer"] in ("True", "False")  # the T / F codes spelled out
+
+
+def test_the_verifier_prompt_can_show_the_instruction() -> None:
+    values = {"context": "", "question": "Speaker 1: 'Rich?' Speaker 2: 'He owns a yacht.'",
+              "options": ["yes", "no"], "answer": "yes", "media": [], "source": ""}
+    statement = "Does Speaker 2's answer mean yes or no?"
+    assert statement in render("verify_user.j2", instruction=statement, **values)
+    assert "Instruction" not in render("verify_user.j2", **values)  # not given: not shown
