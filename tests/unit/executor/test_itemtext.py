@@ -8,12 +8,20 @@ from pathlib import Path
 
 import pytest
 
-import benchagent
 from benchagent.executor.instructions import rules_instruction
 from benchagent.executor.itemtext import item_instruction, spell_out_codes, spelled_space
-from benchagent.executor.sample import PairJob, initial_state
+from benchagent.executor.sample import PairJob, initial_state, process_candidate
+from benchagent.pool import Pool
 from benchagent.prompts import render
-from benchagent.records import AnswerType, DatasetCard, Grounding, SourceSample, Subtask
+from benchagent.records import (
+    AnswerType,
+    BenchmarkSample,
+    DatasetCard,
+    Grounding,
+    PlanStep,
+    SourceSample,
+    Subtask,
+)
 
 MC = rules_instruction(Subtask(name="s", description="d"))
 YES_NO = rules_instruction(Subtask(name="s", description="d", answer_type=AnswerType.yes_no))
@@ -81,30 +89,52 @@ def test_a_statement_that_is_the_only_question_is_not_repeated(tmp_path: Path) -
     assert (state.question, state.instruction) == (statement, MC)
 
 
-def _items(query: str, size: int, pool: Path, out: Path) -> list[dict[str, object]]:
-    result = benchagent.build(query, out=out, size=size, pools=[pool], model=None)
-    lines = (result.run_dir / "benchmark" / "benchmark.jsonl").read_text().splitlines()
-    assert len(lines) == size
-    return [json.loads(line) for line in lines]
+def _built(pool_path: Path, tmp_path: Path, answer_type: AnswerType, count: int = 4,
+           first: str = "shuffle_options") -> list[BenchmarkSample]:
+    """The first items of the pool's one dataset, built and verified (no planner, no model)."""
+    pool = Pool.load([pool_path])
+    (card,) = pool.cards
+    subtask = Subtask(name="task", description=card.description or card.name,
+                      answer_type=answer_type)
+    plan = [PlanStep(operator=first)]
+    grounding = Grounding(subtask="task", dataset_id=card.id, score=1.0, reason="", plan=plan)
+    sources = pool.samples(card.id)
+    job = PairJob(subtask=subtask, grounding=grounding, card=card,
+                  answer_space=sorted({s.answer for s in sources}),
+                  instruction=rules_instruction(subtask), run_dir=tmp_path, seed=0,
+                  verifier=None, models_used=[])
+    outcomes = [process_candidate(s, rank, job) for rank, s in enumerate(sources[:count])]
+    assert all(o.accepted for o in outcomes), [o.checks for o in outcomes]
+    return [o.sample for o in outcomes if o.sample is not None]
 
 
 def test_built_implicature_items_ask_their_question(shared_pools: Path, tmp_path: Path) -> None:
-    items = _items("Does a model understand implicatures: whether an indirect answer means yes "
-                   "or no", 4, shared_pools / "bigbench" / "implicatures", tmp_path / "run")
+    items = _built(shared_pools / "bigbench" / "implicatures", tmp_path, AnswerType.yes_no)
     for item in items:
-        assert str(item["instruction"]).startswith("Does Speaker 2's answer mean yes or no? ")
-        assert str(item["question"]).startswith("Speaker 1: ")
+        assert item.instruction == ("Does Speaker 2's answer mean yes or no? Answer the "
+                                    "question with yes or no only.")
+        assert item.question.startswith("Speaker 1: ")
+    assert items[0].question == ("Speaker 1: 'But aren't you afraid?' Speaker 2: 'Ma'am, "
+                                 "sharks never attack anybody.'")
 
 
 def test_built_sports_items_ask_their_question(shared_pools: Path, tmp_path: Path) -> None:
-    items = _items("Judge whether sports statements are plausible", 4,
-                   shared_pools / "bigbench" / "sports_understanding", tmp_path / "run")
+    items = _built(shared_pools / "bigbench" / "sports_understanding", tmp_path,
+                   AnswerType.multiple_choice)
     for item in items:
-        assert str(item["instruction"]).startswith(
+        assert item.instruction == (
             "Determine whether the following statement or statements are plausible or "
-            "implausible. Answer")
-        assert str(item["question"]).endswith("\nPlausible/implausible?")
-        assert sorted(item["options"]) == ["implausible", "plausible"]  # type: ignore[call-overload]
+            f"implausible. {MC}")
+        assert item.question.endswith("\nPlausible/implausible?")
+        assert sorted(item.options) == ["implausible", "plausible"]
+    assert items[0].question == "Jamal Murray was perfect from the line\nPlausible/implausible?"
+
+
+def test_built_items_of_a_task_without_prefix_state_its_description(shared_pools: Path,
+                                                                   tmp_path: Path) -> None:
+    (item, *_) = _built(shared_pools / "bigbench" / "geometric_shapes", tmp_path,
+                        AnswerType.multiple_choice, count=1)
+    assert item.instruction == f"Name geometric shapes from their SVG paths. {MC}"
 
 
 @pytest.fixture
@@ -125,10 +155,13 @@ def true_false_pool(tmp_path: Path) -> Path:
 
 
 def test_a_mapping_files_instruction_is_shown(true_false_pool: Path, tmp_path: Path) -> None:
-    items = _items("Are science facts true or false", 3, true_false_pool, tmp_path / "run")
+    items = _built(true_false_pool, tmp_path, AnswerType.multiple_choice,
+                   first="to_multiple_choice")
     for item in items:
-        assert str(item["instruction"]).startswith("Is the statement true or false? ")
-        assert item["answer"] in ("True", "False")  # the T / F codes spelled out
+        assert item.instruction.startswith("Is the statement true or false? ")
+        assert sorted(item.options) == ["False", "True"]  # the T / F codes spelled out
+        assert item.answer in item.options
+    assert items[1].answer == "False"  # "The Moon is a planet." is F
 
 
 def test_the_verifier_prompt_can_show_the_instruction() -> None:
