@@ -170,3 +170,36 @@ def test_the_verifier_prompt_can_show_the_instruction() -> None:
     statement = "Does Speaker 2's answer mean yes or no?"
     assert statement in render("verify_user.j2", instruction=statement, **values)
     assert "Instruction" not in render("verify_user.j2", **values)  # not given: not shown
+
+
+def _bigbench_task(root: Path, description: str, examples: list[dict[str, object]]) -> Path:
+    root.mkdir(parents=True)
+    (root / "task.json").write_text(json.dumps({"description": description,
+                                                "examples": examples}))
+    return root
+
+
+def test_an_anachronism_item_asks_whether_there_is_one(tmp_path: Path) -> None:
+    task = _bigbench_task(tmp_path / "anachronisms",
+                          "Identify whether a given statement contains an anachronism",
+                          [{"input": "Vivaldi streamed his concerto online to his subscribers.",
+                            "target_scores": {"Yes": 1, "No": 0}},
+                           {"input": "Mozart played the harpsichord.",
+                            "target_scores": {"Yes": 0, "No": 1}}])
+    items = _built(task, tmp_path / "run", AnswerType.yes_no, count=2)
+    assert [i.instruction for i in items] == [
+        "Identify whether a given statement contains an anachronism. Answer the question with "
+        "yes or no only."] * 2
+    assert items[0].question == "Vivaldi streamed his concerto online to his subscribers."
+
+
+def test_misconception_items_spell_out_their_codes(tmp_path: Path) -> None:
+    task = _bigbench_task(tmp_path / "misconceptions",
+                          "Distinguish true statements from common misconceptions.",
+                          [{"input": "Bulls are enraged by the colour red.",
+                            "target_scores": {"T": 0, "F": 1}},
+                           {"input": "Bats are mammals.", "target_scores": {"T": 1, "F": 0}}])
+    items = _built(task, tmp_path / "run", AnswerType.multiple_choice, count=2)
+    assert [(sorted(i.options), i.answer) for i in items] == [
+        (["False", "True"], "False"), (["False", "True"], "True")]
+    assert items[0].instruction == f"Distinguish true statements from common misconceptions. {MC}"
