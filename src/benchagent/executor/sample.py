@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchagent.executor.itemtext import item_instruction, spell_out_codes, spelled_space
 from benchagent.executor.sample_plan import SamplePolicy, plan_sample
 from benchagent.executor.steps import run_plan
 from benchagent.executor.verify import VerifyLayers, verify_sample
@@ -57,14 +58,20 @@ def _slug(text: str) -> str:
 
 
 def initial_state(source: SourceSample, job: PairJob) -> SampleState:
-    question, context = source.question, source.context
+    """The item as its dataset words it: the dataset's task statement and the subtask's answer
+    format as the instruction (a task statement with nothing else to ask about is the
+    question), option codes spelled out."""
+    question, context, statement = source.question, source.context, source.instruction
     if not context and source.dialog:
         context = "\n".join(source.dialog)
     if not question:  # datasets whose only text is the context (masked dialogues, say)
-        question, context = (context, "") if context else (source.instruction, "")
-    return SampleState(question=question, context=context, options=list(source.options),
-                       answer=source.answer, answer_aliases=list(source.answer_aliases),
-                       answer_type=job.card.answer_type, instruction=job.instruction,
+        question, context = (context, "") if context else (statement, "")
+        statement = statement if question != statement else ""
+    options, answer, aliases = spell_out_codes(list(source.options), source.answer,
+                                               list(source.answer_aliases), job.answer_space)
+    return SampleState(question=question, context=context, options=options, answer=answer,
+                       answer_aliases=aliases, answer_type=job.card.answer_type,
+                       instruction=item_instruction(statement, job.instruction, question),
                        images=list(source.images), audio=list(source.audio),
                        dialog=list(source.dialog))
 
@@ -102,8 +109,8 @@ def _rng(job: PairJob, key: str) -> random.Random:
 def process_candidate(source: SourceSample, rank: int, job: PairJob) -> SampleOutcome:
     key = outcome_key(job.subtask.name, job.card.id, source.source_id)
     rng = _rng(job, key)
-    ctx = OpContext(source=source, card=job.card, answer_space=job.answer_space, rng=rng,
-                    run_dir=job.run_dir, model=job.executor, siblings=job.siblings)
+    ctx = OpContext(source=source, card=job.card, answer_space=spelled_space(job.answer_space),
+                    rng=rng, run_dir=job.run_dir, model=job.executor, siblings=job.siblings)
     base = {"key": key, "subtask": job.subtask.name, "dataset_id": job.card.id,
             "source_id": source.source_id, "rank": rank}
     state = initial_state(source, job)

@@ -115,7 +115,7 @@ def rewrite_question(state: SampleState, ctx: OpContext, args: RewriteArgs) -> S
     out = ask_model(ctx, "rewrite_question", "op_rewrite_question.j2", RewrittenQuestion, check,
                     style=style, how=_STYLES[style], question=clip(state.question, TEXT_BUDGET),
                     context=clip(state.context), options=shown_options(state.options),
-                    answer=clip(state.answer, TEXT_BUDGET))
+                    answer=clip(state.answer, TEXT_BUDGET), instruction=clip(state.instruction))
     return state.model_copy(update={"question": out.question.strip()})
 
 

@@ -74,6 +74,18 @@ def test_rewrite_question_takes_a_valid_reply(tmp_path: Path, mock_client: Any) 
     assert "Style: formal" in client.provider.calls[0].messages[0]["content"]
 
 
+def test_rewrite_keeps_the_task_statement_and_shows_it(tmp_path: Path,
+                                                       mock_client: Any) -> None:
+    statement = "Does Speaker 2's answer mean yes or no? Answer with yes or no only."
+    state = SampleState(question="Speaker 1: 'Is he rich?' Speaker 2: 'He has a yacht.'",
+                        answer="yes", answer_type=AnswerType.yes_no, instruction=statement)
+    new = "Speaker 1 asks whether he is rich; Speaker 2 replies that he owns a yacht."
+    client = mock_client(MockRule(REWRITE, {"question": new}))
+    out = _run("rewrite_question", state, _ctx(tmp_path, client))
+    assert (out.question, out.instruction) == (new, statement)
+    assert statement in client.provider.calls[0].messages[0]["content"]
+
+
 def test_rewrite_that_leaks_the_answer_is_repaired(tmp_path: Path, mock_client: Any) -> None:
     client = mock_client(MockRule(REWRITE, {"question": "Is Paris the capital of France?"},
                                   times=1),

@@ -1,9 +1,19 @@
-"""BIG-bench layout: <task>/task.json, with optional <task>/<subtask>/task.json folders."""
+"""BIG-bench layout: <task>/task.json, with optional <task>/<subtask>/task.json folders.
+
+A task words its examples with `task_prefix` (the task statement, shown once),
+`example_input_prefix` / `example_output_prefix` (put around each input) and its description.
+A sample keeps what of these asks the question: the task statement (or, when there is none and
+the input asks nothing, the description) as its instruction; an input prefix that is words of
+the question ("Find a movie similar to") and an output prefix that is a question
+("Plausible/implausible?") around its question. Labels such as "Q:" or "Statement:" are dropped.
+A subtask's own values override its task's, even when empty."""
 
 from __future__ import annotations
 
 import math
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +37,34 @@ CITATION = ("Srivastava et al. (2022), Beyond the Imitation Game: Quantifying an
             "extrapolating the capabilities of language models (BIG-bench)")
 
 
+_LABEL = re.compile(r"^[\w /()-]{1,30}:$")  # "Q:", "Statement:", "Pronoun identification:"
+_NOT_ADDRESSED = ("a ", "an ", "the ", "this ", "these ", "questions ")  # describes, asks nothing
+
+
 class BadExample(Exception):
     """One example is unusable; the message says why."""
+
+
+@dataclass(frozen=True)
+class Wording:
+    """What a task asks, and what it puts around each input."""
+
+    statement: str = ""  # task_prefix
+    input_prefix: str = ""  # only when it is words of the question, not a label
+    output_question: str = ""  # example_output_prefix, only when it is a question
+    description: str = ""  # only when it addresses the reader ("Identify whether ...")
+
+    def question(self, text: str) -> str:
+        if not text:
+            return self.output_question
+        framed = f"{self.input_prefix} {text}".strip()
+        return f"{framed}\n{self.output_question}" if self.output_question else framed
+
+    def instruction(self, question: str) -> str:
+        """The task statement; without one, the description when the question asks nothing."""
+        if self.statement or "?" in question:
+            return self.statement
+        return self.description
 
 
 def is_task_dir(path: Path) -> bool:
@@ -117,12 +153,13 @@ def _build(path: Path, doc: dict[str, Any] | None, name: str, parent: dict[str, 
         ctx.sink.warn(path, "task has no examples")
         return None
     dataset_id = stable_id("bigbench", name, name)
-    prefix = as_text(doc.get("task_prefix")) or as_text(doc.get("prefix"))
-    samples = _samples(path, examples, dataset_id, prefix, ctx)
+    parent = parent or {}
+    wording = _wording(doc, parent)
+    prefix = wording.statement
+    samples = _samples(path, examples, dataset_id, wording, ctx)
     if not samples:
         ctx.sink.warn(path, "no valid examples")
         return None
-    parent = parent or {}
     keywords = as_text_list(doc.get("keywords")) + as_text_list(parent.get("keywords"))
     description = as_text(doc.get("description")) or as_text(parent.get("description"))
     if prefix:
@@ -134,6 +171,8 @@ def _build(path: Path, doc: dict[str, Any] | None, name: str, parent: dict[str, 
         fields[FieldRole.options] = "target_scores"
     if prefix:
         fields[FieldRole.instruction] = "task_prefix"
+    elif any(s.instruction for s in samples):
+        fields[FieldRole.instruction] = "description"
     parent_file = path.parent.parent / TASK_FILE if parent else None
     key = (CardKey("bigbench").file(path).file(parent_file).text(dataset_id, str(path))
            .samples(samples))
@@ -150,12 +189,41 @@ def _build(path: Path, doc: dict[str, Any] | None, name: str, parent: dict[str, 
     return LoadedDataset(card=card, samples=tuple(samples))
 
 
+def _wording(doc: dict[str, Any], parent: dict[str, Any]) -> Wording:
+    def own(*keys: str) -> str:  # the subtask's value when it has the key, else its task's
+        for key in keys:
+            for source in (doc, parent):
+                if key in source:
+                    return as_text(source.get(key))
+        return ""
+
+    input_prefix = " ".join(own("example_input_prefix").split())
+    output_prefix = " ".join(own("example_output_prefix").split())
+    description = _tidy(own("description"))
+    addressed = description and not description.lower().startswith(_NOT_ADDRESSED)
+    return Wording(
+        statement=_tidy(own("task_prefix", "prefix")),
+        input_prefix="" if _LABEL.match(input_prefix) else input_prefix,
+        output_question=output_prefix if "?" in output_prefix else "",
+        description=_sentence(description) if addressed else "")
+
+
+def _tidy(text: str) -> str:
+    """Spaces collapsed within each line, blank lines at most one (tables keep their lines)."""
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _sentence(text: str) -> str:
+    return text if not text or text[-1] in ".?!:" else text + "."
+
+
 def _clip(text: str, limit: int = 300) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
 
 
-def _samples(path: Path, examples: list[Any], dataset_id: str, prefix: str,
+def _samples(path: Path, examples: list[Any], dataset_id: str, wording: Wording,
              ctx: LoadContext) -> list[SourceSample]:
     given = [as_text(e.get("_id")) if isinstance(e, dict) else "" for e in examples]
     use_given = all(given) and len(set(given)) == len(given)
@@ -163,18 +231,19 @@ def _samples(path: Path, examples: list[Any], dataset_id: str, prefix: str,
     for idx, ex in enumerate(examples):
         sid = given[idx] if use_given else f"ex{idx:05d}"
         try:
-            out.append(_example(ex, dataset_id, sid, prefix))
+            out.append(_example(ex, dataset_id, sid, wording))
         except BadExample as e:
             ctx.sink.warn(f"{path}#{sid}", str(e))
     return out
 
 
-def _example(ex: Any, dataset_id: str, sid: str, prefix: str) -> SourceSample:
+def _example(ex: Any, dataset_id: str, sid: str, wording: Wording) -> SourceSample:
     if not isinstance(ex, dict):
         raise BadExample("example is not a JSON object")
     if not isinstance(ex.get("input"), str):  # "" is BIG-bench's way to say: the options ask
         raise BadExample("example has no input (no `input` text)")
-    question = as_text(ex.get("input"))
+    question = wording.question(as_text(ex.get("input")))
+    prefix = wording.instruction(question)
     targets = as_text_list(ex.get("target"))
     scores = ex.get("target_scores")
     options: list[str] = []

@@ -14,6 +14,8 @@ dataset per split). Every key is optional:
     domain = "science"
     language = "en"                # else detected
     split = "test"                 # only this split of a folder with several
+    instruction = "Is the statement true or false?"  # what every row asks (the task statement);
+                                   # shown before each item, before a per-row instruction column
 
     [fields]                        # with [fields], only the roles named here are used
     id = "qid"
@@ -41,7 +43,7 @@ FILE_SUFFIX = ".benchagent.toml"
 FOLDER_FILE = "benchagent-dataset.toml"
 
 _DATASET_KEYS = ("name", "description", "license", "citation", "task", "tasks", "domain",
-                 "language", "split")
+                 "language", "split", "instruction")
 _ROLE_KEYS = {r.value: r for r in FieldRole if r is not FieldRole.other}
 
 
@@ -60,6 +62,7 @@ class DatasetMapping:
     domain: str = ""
     language: str = ""
     split: str = ""
+    instruction: str = ""  # the task statement every row shares
     fields: dict[FieldRole, tuple[str, ...]] = field(default_factory=dict)
     answer_index: bool | None = None  # None: profiling decides
     answer_index_base: int = 0
@@ -156,5 +159,6 @@ def _parse(path: Path, doc: dict[str, Any], ctx: LoadContext) -> DatasetMapping:
         license=_text(ds, "license"), citation=_text(ds, "citation"),
         tasks=tuple(dict.fromkeys(t.strip() for t in tasks if t.strip())),
         domain=_text(ds, "domain"), language=_text(ds, "language"), split=_text(ds, "split"),
-        fields=fields, answer_index=index, answer_index_base=base,
+        instruction=_text(ds, "instruction"), fields=fields, answer_index=index,
+        answer_index_base=base,
     )

@@ -117,6 +117,7 @@ def _samples(spec: TableSpec, cmap: ColumnMap, dataset_id: str,
     id_cols = cmap.roles.get(FieldRole.id, [])
     seen: set[str] = set()
     out: list[SourceSample] = []
+    shared = spec.mapping.instruction if spec.mapping else ""
     for row in spec.rows:
         sid = as_text(value(row.data, id_cols[0])) if id_cols else ""
         sid = sid or f"row{row.pos}"
@@ -124,7 +125,7 @@ def _samples(spec: TableSpec, cmap: ColumnMap, dataset_id: str,
             sid = f"{sid}#{row.pos}"
         seen.add(sid)
         try:
-            out.append(_sample(row, cmap, media, dataset_id, sid))
+            out.append(_sample(row, cmap, media, dataset_id, sid, shared))
         except (BadSample, BadMedia) as e:
             ctx.sink.warn(f"{row.file}#{sid}", str(e))
     return out
@@ -134,13 +135,14 @@ def _join(r: dict[str, Any], cols: list[str]) -> str:
     return "\n\n".join(t for c in cols if (t := as_text(value(r, c))))
 
 
-def _sample(row: Row, cmap: ColumnMap, media: MediaFinder, dataset_id: str,
-            sid: str) -> SourceSample:
+def _sample(row: Row, cmap: ColumnMap, media: MediaFinder, dataset_id: str, sid: str,
+            shared_instruction: str = "") -> SourceSample:
     r, roles = row.data, cmap.roles
     options, labels = _options(r, roles.get(FieldRole.options, []))
     question = _join(r, roles.get(FieldRole.question, []))
     context = _join(r, roles.get(FieldRole.context, []))
-    instruction = _join(r, roles.get(FieldRole.instruction, []))
+    own = _join(r, roles.get(FieldRole.instruction, []))
+    instruction = "\n\n".join(t for t in (shared_instruction, own) if t)
     if reason := sample_over_limit(question, instruction, context, len(options)):
         raise BadSample(reason)
     answer, aliases = _answer(r, cmap, options, labels)

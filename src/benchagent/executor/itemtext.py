@@ -1,0 +1,72 @@
+"""An item's own words: the dataset's task statement before the subtask's answer format, and
+option codes ("T" / "F", "Y" / "N") spelled out, so that the item says what it asks."""
+
+from __future__ import annotations
+
+import re
+
+from benchagent.operators.wording import normalize
+
+# Codes that stand for words; a set of options made only of one pair's codes is spelled out.
+CODE_PAIRS: tuple[dict[str, str], ...] = (
+    {"t": "true", "f": "false"},
+    {"y": "yes", "n": "no"},
+)
+_SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
+_PARAGRAPH = "\n\n"  # after a statement of several lines (a table, worked examples)
+
+
+def item_instruction(statement: str, answer_format: str, question: str) -> str:
+    """The dataset's task statement (unless the question already holds it), then the answer
+    format; a sentence of the answer format the statement already says is not said again."""
+    statement = statement.strip()
+    if not statement:
+        return answer_format
+    if f" {normalize(statement)} " in f" {normalize(question)} ":
+        return answer_format
+    if statement.endswith(":"):  # "Sort the following words alphabetically:" introduced input
+        statement = statement[:-1].rstrip() + "."
+    elif statement[-1] not in ".?!":
+        statement += "."
+    said = normalize(statement)
+    rest = " ".join(s for s in _SENTENCE_END.split(answer_format.strip())
+                    if s and f" {normalize(s)} " not in f" {said} ")
+    if not rest:
+        return statement
+    separator = _PARAGRAPH if "\n" in statement else " "
+    return f"{statement}{separator}{rest}"
+
+
+def code_words(values: list[str]) -> dict[str, str] | None:
+    """The pair of codes `values` are all written in (at least two of them, and at least two
+    different codes), or None."""
+    keys = {v.strip().casefold() for v in values if v.strip()}
+    if len(keys) < 2:
+        return None
+    return next((pair for pair in CODE_PAIRS if keys <= pair.keys()), None)
+
+
+def spelled(value: str, words: dict[str, str]) -> str:
+    """`value` spelled out when it is a code ("T" -> "True", "f" -> "false"), else itself."""
+    code = value.strip()
+    word = words.get(code.casefold())
+    if word is None:
+        return value
+    return word.capitalize() if code.isupper() else word
+
+
+def spell_out_codes(options: list[str], answer: str, aliases: list[str],
+                    answer_space: list[str]) -> tuple[list[str], str, list[str]]:
+    """Options, answer and aliases with their codes spelled out: when the options are codes of
+    one pair, or (without options) when every answer of the dataset is."""
+    words = code_words(options) if options else code_words(answer_space)
+    if words is None:
+        return options, answer, aliases
+    return ([spelled(o, words) for o in options], spelled(answer, words),
+            [spelled(a, words) for a in aliases])
+
+
+def spelled_space(answers: list[str]) -> list[str]:
+    """A dataset's answers, spelled out when they are all codes of one pair."""
+    words = code_words(answers)
+    return answers if words is None else [spelled(a, words) for a in answers]
