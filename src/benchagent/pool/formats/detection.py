@@ -1,9 +1,10 @@
 """Detection datasets (answers are boxes) as multiple-choice samples, derived when loading.
 
 Every annotated image gives a *locate* sample: the gold box of one object and three distractor
-boxes are drawn on the image, lettered, and the question asks which box tightly encloses an
-object of that class. A distractor overlaps the gold box little (IoU <= 0.3) and covers
-almost nothing (<= 10%) of any other annotated object of the asked class. When the dataset
+boxes (the boxes of objects of other classes first, else boxes beside the gold one) are drawn
+on the image, lettered, and the question asks which box tightly encloses an object of that
+class. A distractor overlaps the gold box little (IoU <= 0.3) and covers almost nothing
+(<= 10%) of any other annotated object of the asked class. When the dataset
 says every instance is annotated (`"all_instances_annotated": true` in the annotation file,
 or in its card's `raw_meta`), each image also gives a *count* sample: how many objects of a
 class (possibly zero, a class of the dataset absent from this image) the image shows.
@@ -147,11 +148,14 @@ def _one(row: dict[str, Any], sid: str, path: str, image_paths: list[str],
     return Annotated(sid, image, size, objects)
 
 
-def _candidates(gold: Box, rng: random.Random, size: tuple[int, int],
-                anywhere: bool) -> list[Box]:
-    """Boxes near the gold one (shifted by most of its size, or shrunk inside it), then, when
+def _candidates(gold: Box, other_objects: list[Box], rng: random.Random,
+                size: tuple[int, int], anywhere: bool) -> list[Box]:
+    """The annotated boxes of objects of other classes first (a tight box is no hint), then
+    boxes near the gold one (shifted by most of its size, or shrunk inside it), then, when
     `anywhere`, boxes of its size anywhere (only where every object is annotated: elsewhere a
     box may fall on an object nobody annotated)."""
+    tight = list(other_objects)
+    rng.shuffle(tight)
     near = []
     for dx, dy in ((1, 0), (-1, 0), (0, 1), (0, -1), (1, 1), (-1, -1), (1, -1), (-1, 1)):
         f = rng.uniform(0.75, 1.1)
@@ -161,13 +165,13 @@ def _candidates(gold: Box, rng: random.Random, size: tuple[int, int],
     far = [Box(rng.uniform(0, max(1.0, size[0] - gold.w)),
                rng.uniform(0, max(1.0, size[1] - gold.h)), gold.w, gold.h)
            for _ in range(40 if anywhere else 0)]
-    return near + far
+    return tight + near + far
 
 
-def _distractors(gold: Box, same_class: list[Box], rng: random.Random,
-                 size: tuple[int, int], anywhere: bool) -> list[Box] | None:
+def _distractors(gold: Box, same_class: list[Box], other_objects: list[Box],
+                 rng: random.Random, size: tuple[int, int], anywhere: bool) -> list[Box] | None:
     chosen: list[Box] = []
-    for cand in _candidates(gold, rng, size, anywhere):
+    for cand in _candidates(gold, other_objects, rng, size, anywhere):
         box = clip(cand, *size)
         if box is None or box.w < 0.6 * cand.w or box.h < 0.6 * cand.h:
             continue
@@ -188,7 +192,9 @@ def _locate(item: Annotated, rng: random.Random, dataset_id: str, out_dir: Path,
     label = rng.choice(sorted({o.label for o in item.objects}))
     instances = [o.box for o in item.objects if o.label == label]
     gold = rng.choice(instances)
-    wrong = _distractors(gold, [b for b in instances if b != gold], rng, item.size, exhaustive)
+    others = [o.box for o in item.objects if o.label != label]
+    wrong = _distractors(gold, [b for b in instances if b != gold], others, rng, item.size,
+                         exhaustive)
     if wrong is None:
         return None
     boxes = [gold, *wrong]
