@@ -99,10 +99,14 @@ def detection_samples(rows: list[Any], path: str, image_paths: list[str], exhaus
     out: list[SourceSample] = []
     for item in annotated:
         rng = random.Random(f"detection:{dataset_id}:{item.sid}")
-        located = _locate(item, rng, dataset_id, out_dir, exhaustive)
+        reason = ("no three distractor boxes fit the image without covering an object of "
+                  "the asked class")
+        try:
+            located = _locate(item, rng, dataset_id, out_dir, exhaustive)
+        except OSError as e:
+            located, reason = None, f"cannot draw the candidate boxes: {e}"
         if located is None:
-            ctx.sink.warn(f"{json_path}#{item.sid}", "no three distractor boxes fit the image "
-                          "without covering an object of the asked class")
+            ctx.sink.warn(f"{json_path}#{item.sid}", reason)
         else:
             out.append(located)
         if exhaustive:
@@ -125,6 +129,8 @@ def _annotated(rows: list[Any], path: str, image_paths: list[str], resolver: Med
             out.append(_one(row, sid, path, image_paths, resolver))
         except (MediaError, ValueError) as e:
             ctx.sink.warn(f"{json_path}#{sid}", str(e))
+        except OSError as e:  # the image decoded when checked, but cannot be opened now
+            ctx.sink.warn(f"{json_path}#{sid}", f"cannot open the image: {e}")
     return out
 
 
