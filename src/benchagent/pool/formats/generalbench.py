@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from benchagent.pool.base import (
     is_inside,
     is_valid_utf8,
     pool_root_of,
+    read_bytes,
     read_json,
     real_path,
     relpath_or_name,
@@ -38,6 +40,8 @@ from benchagent.pool.fields import (
     split_candidate_choices,
     split_lettered_options,
 )
+from benchagent.pool.formats import detection
+from benchagent.pool.formats.boxdraw import derived_dir
 from benchagent.pool.formats.fieldmap import FieldMap, map_from_card, map_from_profile
 from benchagent.pool.formats.media import MediaError, MediaResolver, checked_dir
 from benchagent.pool.limits import MAX_JSON_DEPTH, sample_over_limit
@@ -45,6 +49,7 @@ from benchagent.records import DatasetCard, FieldRole, Modality, SourceSample
 
 MARKER = "pool.json"
 ANNOTATION = "annotation.json"
+MEDIA_FOLDERS = frozenset({"images", "image", "audio", "audios", "videos", "video"})
 
 
 class BadSample(Exception):
@@ -102,8 +107,10 @@ def _escapes(root: Path, rel: str) -> bool:
     return real is None or real_root is None or not is_inside(real, real_root)
 
 
-def discover(root: Path, ctx: LoadContext) -> list[Path]:
-    """Every annotation file under the pool's `datasets/` folder, in a stable order; a
+def discover(root: Path, ctx: LoadContext, named: frozenset[str] = frozenset()) -> list[Path]:
+    """Every annotation file under the pool's `datasets/` folder, in a stable order: those
+    named `annotation.json` or by a card (`named`, pool-relative), and any other JSON file
+    holding a `data` list, whatever its name (upstream names them after the task); a
     symlinked folder is not followed (with a warning)."""
     found: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root / "datasets"):
@@ -111,17 +118,33 @@ def discover(root: Path, ctx: LoadContext) -> list[Path]:
         for name in sorted(dirnames):
             if (here / name).is_symlink():
                 warn_symlinked_folder(here / name, ctx)
-        found += [here / ANNOTATION] if ANNOTATION in filenames else []
+        if here != root / "datasets":  # below a modality folder: a dataset's media
+            dirnames[:] = [d for d in dirnames if d not in MEDIA_FOLDERS]
+        for name in sorted(f for f in filenames if f.lower().endswith(".json")):
+            path = here / name
+            if (name == ANNOTATION or relpath_or_name(path, root) in named
+                    or _holds_data_list(path, ctx)):
+                found.append(path)
     return sorted(found)
+
+
+def _holds_data_list(path: Path, ctx: LoadContext) -> bool:
+    """Whether a JSON file of another name looks like an annotation file (a `data` key); the
+    loader then reads it whole and says what is wrong with it."""
+    raw = read_bytes(path, ctx)
+    return raw is not None and b'"data"' in raw
 
 
 def load_root(root: Path, ctx: LoadContext) -> list[LoadedDataset]:
     """Every dataset of a General-Bench (or starter) root; cards without data are reported."""
     pool = open_pool(root, ctx)
-    files = discover(root, ctx)
+    files = discover(root, ctx, frozenset(pool.cards))
     present = {relpath_or_name(f, root) for f in files}
     for rel in sorted(set(pool.cards) - present):
-        ctx.sink.warn(root / rel, "a dataset card names this data file, but it is missing")
+        if (root / rel).is_file() and ctx.confined(root / rel):
+            files.append(root / rel)  # a card's file outside `datasets/`
+        else:
+            ctx.sink.warn(root / rel, "a dataset card names this data file, but it is missing")
     return [ds for f in files if (ds := load_annotation(f, pool, ctx)) is not None]
 
 
@@ -209,10 +232,8 @@ def dataset_root(json_path: Path, pool_root: Path | None) -> Path:
     return json_path.parent.parent if json_path.parent.name == "json" else json_path.parent
 
 
-def load_annotation(
-    json_path: Path, pool: GBPool | None, ctx: LoadContext, base: Path | None = None,
-) -> LoadedDataset | None:
-    """One annotation file as a profiled dataset, or None (with a warning) when unusable."""
+def _read_rows(json_path: Path, ctx: LoadContext) -> tuple[list[Any], dict[str, Any]] | None:
+    """An annotation file's samples and its other keys, or None (with a warning)."""
     doc = read_json(json_path, ctx)
     if doc is None:
         return None
@@ -220,14 +241,23 @@ def load_annotation(
     if not isinstance(rows, list):
         ctx.sink.warn(json_path, "no `data` list of samples")
         return None
-    meta = doc if isinstance(doc, dict) else {}
+    return rows, doc if isinstance(doc, dict) else {}
+
+
+def load_annotation(
+    json_path: Path, pool: GBPool | None, ctx: LoadContext, base: Path | None = None,
+) -> LoadedDataset | None:
+    """One annotation file as a profiled dataset, or None (with a warning) when unusable."""
+    read = _read_rows(json_path, ctx)
+    if read is None:
+        return None
+    rows, meta = read
     root = pool.root if pool else (base or json_path.parent)
     rel = relpath_or_name(json_path, root)
     raw_card = pool.cards.get(rel) if pool else None
-    fmap = map_from_card(raw_card, rows) if raw_card else None
-    if fmap is None:
-        fmap = map_from_profile(rows)
-    if FieldRole.answer not in fmap.paths:
+    fmap = (map_from_card(raw_card, rows) if raw_card else None) or map_from_profile(rows)
+    boxes_at = detection.answer_path(rows, fmap)
+    if FieldRole.answer not in fmap.paths and boxes_at is None:
         ctx.sink.warn(json_path, "no answer field found in the samples")
         return None
     resolver = MediaResolver(json_path.parent, dataset_root(json_path, pool.root if pool else None),
@@ -236,7 +266,14 @@ def load_annotation(
     fmt: PoolFormat = pool.format if pool else "general-bench"
     card_id = as_text(raw_card.get("dataset_id")) if raw_card else ""
     card_id = card_id or stable_id(fmt, rel, name)
-    samples = _samples(rows, fmap, resolver, card_id, json_path, ctx)
+    exhaustive = detection.is_exhaustive(meta, raw_card)
+    if boxes_at is not None:
+        samples = detection.detection_samples(
+            rows, boxes_at, fmap.paths.get(FieldRole.image, []), exhaustive, resolver, card_id,
+            json_path, ctx, derived_dir(ctx.cache_root))
+        fmap = detection.card_map(fmap, boxes_at)
+    else:
+        samples = _samples(rows, fmap, resolver, card_id, json_path, ctx)
     if not samples:
         ctx.sink.warn(json_path, "no valid samples")
         return None
@@ -247,7 +284,8 @@ def load_annotation(
     def build() -> DatasetCard:
         card = DatasetCard(
             id=card_id, name=name, format=fmt, source=str(json_path), fields=fmap.card_fields(),
-            size=len(samples), **_describe(raw_card, meta, fmap), **profiled_fields(samples),
+            size=len(samples), **_describe(raw_card, meta, fmap, boxes_at, exhaustive),
+            **profiled_fields(samples),
         )
         if not card.license and pool_license:
             card = card.model_copy(update={"license": pool_license})
@@ -258,11 +296,16 @@ def load_annotation(
     return LoadedDataset(card=card, samples=tuple(samples))
 
 
-def _describe(raw_card: dict[str, Any] | None, meta: dict[str, Any],
-              fmap: FieldMap) -> dict[str, Any]:
-    """The card's descriptive fields: from the dataset card when there is one, else the JSON."""
+def _describe(raw_card: dict[str, Any] | None, meta: dict[str, Any], fmap: FieldMap,
+              boxes_at: str | None = None, exhaustive: bool = False) -> dict[str, Any]:
+    """The card's descriptive fields: from the dataset card when there is one, else the JSON;
+    a detection dataset's also say what items its boxes become."""
+    description, tasks = _description(raw_card, meta), _tasks(raw_card, meta)
+    if boxes_at is not None:
+        description = detection.describe(description, exhaustive)
+        tasks = list(dict.fromkeys([*tasks, *detection.tasks(exhaustive)]))
     return {
-        "description": _description(raw_card, meta), "tasks": _tasks(raw_card, meta),
+        "description": description, "tasks": tasks,
         "domain": _domain(raw_card, meta),
         "modalities_in": _modalities(meta, raw_card, fmap, "in"),
         "modalities_out": _modalities(meta, raw_card, fmap, "out"),
@@ -380,7 +423,15 @@ def _name(raw_card: dict[str, Any] | None, meta: dict[str, Any], json_path: Path
     if raw_card and as_text(raw_card.get("name")):
         return as_text(raw_card.get("name"))
     folder = json_path.parent.parent if json_path.parent.name == "json" else json_path.parent
-    return folder.name or as_text(meta.get("task")) or json_path.stem
+    name = folder.name or as_text(meta.get("task")) or json_path.stem
+    stem = json_path.stem  # annotation_v2.json may lie beside annotation.json
+    return name if stem == "annotation" or _same_words(stem, name) else f"{name} ({stem})"
+
+
+def _same_words(a: str, b: str) -> bool:
+    def words(s: str) -> list[str]:
+        return [w for w in re.split(r"[\W_]+", s.lower()) if w]
+    return words(a) == words(b)
 
 
 def _description(raw_card: dict[str, Any] | None, meta: dict[str, Any]) -> str:

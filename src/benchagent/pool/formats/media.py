@@ -121,19 +121,32 @@ class MediaResolver:
         if (PurePosixPath(ref).is_absolute() or PureWindowsPath(ref).is_absolute()
                 or ".." in PurePosixPath(ref.replace("\\", "/")).parts):
             raise MediaError(f"{kind.value} path {ref!r} escapes the dataset root")
-        for base in self._bases:
-            cand = base / ref
-            if not os.path.lexists(cand):
-                continue
-            real = real_path(cand)
-            if real is None:
-                raise MediaError(f"{kind.value} file {ref!r} is a symlink loop")
-            if not _inside(real, self._root_real):
-                raise MediaError(f"{kind.value} path {ref!r} escapes the dataset root")
-            if real.is_file():
-                self._check_file(real, ref, kind)
-                return str(real)
+        for tail in self._tails(ref):
+            for base in self._bases:
+                cand = base / tail
+                if not os.path.lexists(cand):
+                    continue
+                real = real_path(cand)
+                if real is None:
+                    raise MediaError(f"{kind.value} file {ref!r} is a symlink loop")
+                if not _inside(real, self._root_real):
+                    raise MediaError(f"{kind.value} path {ref!r} escapes the dataset root")
+                if real.is_file():
+                    self._check_file(real, ref, kind)
+                    return str(real)
         raise MediaError(f"{kind.value} file {ref!r} not found")
+
+    def _tails(self, ref: str) -> list[str]:
+        """`ref`, then the shorter forms an upstream path may reduce to inside the dataset:
+        what follows the dataset folder's name (`./data/comprehension/<task>/images/x.jpg`),
+        the last folder and file (`images/x.jpg`), the file name alone."""
+        parts = [p for p in PurePosixPath(ref.replace("\\", "/")).parts if p not in ("", ".")]
+        tails = ["/".join(parts)]
+        if self.root.name in parts[:-1]:
+            last = len(parts) - 1 - parts[::-1].index(self.root.name)
+            tails.append("/".join(parts[last + 1:]))
+        tails += ["/".join(parts[-2:]), parts[-1]] if parts else []
+        return list(dict.fromkeys(t for t in tails if t))
 
     def _check_file(self, real: Path, ref: str, kind: Modality) -> None:
         try:

@@ -167,7 +167,7 @@ def render_clock(params: dict[str, Any]) -> Image.Image:
 SHAPES_SIZE = (512, 448)
 
 
-def _place(rng: random.Random, count: int) -> list[dict[str, Any]]:
+def place_shapes(rng: random.Random, count: int) -> list[dict[str, Any]]:
     """Up to `count` shapes that neither overlap nor touch the border."""
     width, height = SHAPES_SIZE
     placed: list[dict[str, Any]] = []
@@ -200,7 +200,7 @@ def _count_question(rng: random.Random,
 
 
 def make_shapes(rng: random.Random) -> Item:
-    shapes = _place(rng, rng.randint(4, 12))
+    shapes = place_shapes(rng, rng.randint(4, 12))
     question, hits = _count_question(rng, shapes)
     answer = len(hits)
     options = number_options(rng, answer, [len(shapes), answer + 1, answer - 1])

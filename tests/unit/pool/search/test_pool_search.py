@@ -108,5 +108,5 @@ def test_a_warm_load_decodes_no_image_and_builds_no_card(
     for module in (generalbench, bigbench, table):
         monkeypatch.setattr(module, "cached_card", counting_build)
     pool = Pool.load([gb_root, bb_root, starter_root])
-    assert len(pool.cards) == 40 + len(starter_pool.cards)  # 12 starter datasets (9 w/o espeak-ng)
+    assert len(pool.cards) == 40 + len(starter_pool.cards)  # 13 starter datasets (10 w/o espeak-ng)
     assert decoded == [] and built == []

@@ -134,7 +134,7 @@ def test_default_starter_pool_is_cached(tmp_path: Path, monkeypatch: pytest.Monk
     stamp = marker.stat().st_mtime_ns
     assert default_starter_pool() == path and marker.stat().st_mtime_ns == stamp
     assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temp dirs left
-    assert len(Pool.load([path]).cards) == (12 if not suffix else 9)
+    assert len(Pool.load([path]).cards) == (13 if not suffix else 10)
 
 
 def test_default_starter_pool_replaces_incomplete_copy(

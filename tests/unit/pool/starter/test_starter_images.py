@@ -36,7 +36,8 @@ from benchagent.records import FieldRole, Modality, SourceSample
 
 Finder = Callable[[Pool, str], str]
 Renderer = Callable[[dict[str, Any]], Image.Image]
-IMAGE_SPECS = [s for s in MEDIA_SPECS if s.modality is Modality.image]
+# Shape-Detection (two samples per image, no options in its rows) has its own tests.
+IMAGE_SPECS = [s for s in MEDIA_SPECS if s.modality is Modality.image and s.detect is None]
 RENDERERS: dict[str, Renderer] = {
     "Bar-Chart-QA": render_bar, "Line-Chart-QA": render_line, "Table-Lookup": render_table,
     "Analog-Clock-Reading": render_clock, "Shape-Counting": render_shapes,
