@@ -204,6 +204,7 @@ class Overrides(TypedDict, total=False):
     seed: int | None
     concurrency: int | None
     ablate: Sequence[str]
+    include_related: bool | None
 
 
 def _given(overrides: Overrides) -> dict[str, Any]:

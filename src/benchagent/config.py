@@ -40,6 +40,7 @@ class Settings(BaseModel):
     cache_dir: Path | None = None  # model response cache; default: inside the run directory
     ablate: list[Ablation] = Field(default_factory=list)
     planner_rounds: int = Field(default=3, ge=1, le=10)  # design ↔ grounding ↔ allocation
+    include_related: bool = False  # datasets merely related to the request may serve it
 
     def model_for(self, role: Role) -> ModelConfig | None:
         """The model bound to `role`, or None when the rules policy runs."""

@@ -69,11 +69,18 @@ def _print(result: BuildResult) -> None:
         raise typer.Exit(EMPTY_BENCHMARK)
 
 
+RelatedOpt = Annotated[bool, typer.Option(
+    "--include-related", help="Let datasets merely related to the request serve it (relevance "
+    "0.25 and up instead of 0.5), for a bigger benchmark that tests less exactly what was asked.")]
+
+
 def _overrides(size: int | None, pool: list[Path] | None, model: str | None,
                role: list[str] | None, base_url: str | None, seed: int | None,
-               concurrency: int | None, ablate: list[str] | None) -> Overrides:
+               concurrency: int | None, ablate: list[str] | None,
+               include_related: bool = False) -> Overrides:
     return Overrides(size=size, pools=pool or [], model=model, roles=parse_roles(role),
-                     seed=seed, base_url=base_url, concurrency=concurrency, ablate=ablate or [])
+                     seed=seed, base_url=base_url, concurrency=concurrency, ablate=ablate or [],
+                     include_related=include_related or None)
 
 
 def build(query: Annotated[str | None, typer.Argument(
@@ -83,10 +90,12 @@ def build(query: Annotated[str | None, typer.Argument(
           model: ModelOpt = None, role: RoleOpt = None, base_url: BaseUrlOpt = None,
           seed: SeedOpt = None, concurrency: ConcOpt = None, config: ConfigOpt = None,
           ablate: AblateOpt = None, from_plan: FromPlanOpt = None,
+          include_related: RelatedOpt = False,
           plan_only: Annotated[bool, typer.Option("--plan-only",
                                                   help="Stop after the plan.")] = False) -> None:
     """Build a verified benchmark for QUERY."""
-    overrides = _overrides(size, pool, model, role, base_url, seed, concurrency, ablate)
+    overrides = _overrides(size, pool, model, role, base_url, seed, concurrency, ablate,
+                           include_related)
     if from_plan is not None:
         _print(api.build_from_plan(from_plan, out=out_dir, progress=progress_bar, warn=warn,
                                    **overrides))
@@ -99,10 +108,12 @@ def build(query: Annotated[str | None, typer.Argument(
 
 def plan(query: QueryArg, size: SizeOpt = None, pool: PoolOpt = None, out_dir: OutOpt = None,
          model: ModelOpt = None, role: RoleOpt = None, base_url: BaseUrlOpt = None,
-         seed: SeedOpt = None, config: ConfigOpt = None, ablate: AblateOpt = None) -> None:
+         seed: SeedOpt = None, config: ConfigOpt = None, ablate: AblateOpt = None,
+         include_related: RelatedOpt = False) -> None:
     """Plan a benchmark for QUERY (subtasks, datasets, operators, quotas) without building it."""
     build(query, size=size, pool=pool, out_dir=out_dir, model=model, role=role,
-          base_url=base_url, seed=seed, config=config, ablate=ablate, plan_only=True)
+          base_url=base_url, seed=seed, config=config, ablate=ablate, plan_only=True,
+          include_related=include_related)
 
 
 def resume(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) -> None:

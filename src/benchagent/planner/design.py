@@ -122,8 +122,8 @@ def _nothing_serves(query: Query, pool: Pool, floor: float) -> PlanningError:
     best = max(scored, key=lambda cid: scored[cid].score)
     return PlanningError(
         f"no dataset in the pool serves the request: the closest, {pool.card(best).name}, has "
-        f"{scored[best].describe()}, below {floor}; add datasets that test it (--pool) or "
-        "rephrase the request")
+        f"{scored[best].describe()}, below {floor}; add datasets that test it (--pool), "
+        "rephrase the request, or let related datasets in (--include-related)")
 
 
 def design_rules(query: Query, pool: Pool, max_subtasks: int,

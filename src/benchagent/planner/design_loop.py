@@ -21,6 +21,7 @@ from benchagent.planner.design import (
     query_modalities,
     servable,
 )
+from benchagent.planner.relevance import RELEVANT
 from benchagent.pool import Pool
 from benchagent.prompts import render
 from benchagent.records import AnswerType, Query, Subtask
@@ -123,7 +124,8 @@ def review_loop(query: Query, subtasks: list[Subtask], pool: Pool, client: Model
 
 
 def design(query: Query, pool: Pool, client: ModelClient | None, max_subtasks: int,
-           seed: int = 0, ablate: bool = False) -> tuple[list[Subtask], DesignLog]:
+           seed: int = 0, ablate: bool = False,
+           floor: float = RELEVANT) -> tuple[list[Subtask], DesignLog]:
     log = DesignLog()
     check_servable(query, pool)
     if ablate:
@@ -131,7 +133,7 @@ def design(query: Query, pool: Pool, client: ModelClient | None, max_subtasks: i
         return design_ablated(query), log
     subtasks, by = ask_or_fallback(
         client, "design", lambda c: (design_llm(c, query, pool, max_subtasks, seed), "model"),
-        lambda _: (design_rules(query, pool, max_subtasks), "rules"))
+        lambda _: (design_rules(query, pool, max_subtasks, floor), "rules"))
     for st in subtasks:
         log.add("propose", st.name, st.capability[:120], by)
     return review_loop(query, subtasks, pool, client, max_subtasks, seed, log), log

@@ -13,6 +13,7 @@ from benchagent.planner.coverage import SMALLER_THAN_ASKED
 from benchagent.planner.design import DesignLog, PlanningError, design_rules
 from benchagent.planner.design_loop import revise_unserved
 from benchagent.planner.grounding import GroundingOptions, GroundingReport, ground
+from benchagent.planner.relevance import RELATED, RELEVANT
 from benchagent.pool import Pool
 from benchagent.records import Allocation, Query, Subtask
 
@@ -33,11 +34,13 @@ class PlannerSetup:
     ablate_scoring: bool
     with_executor_model: bool
     rejection_rate: float  # expected share of candidates the verifier rejects
+    include_related: bool = False  # related datasets may serve the request
 
     def options(self, wide: bool = False) -> GroundingOptions:
         return GroundingOptions(k=16 if wide else 8, keep=5 if wide else 3,
                                 ablate_scoring=self.ablate_scoring,
-                                with_executor_model=self.with_executor_model)
+                                with_executor_model=self.with_executor_model,
+                                include_related=self.include_related)
 
 
 @dataclass
@@ -88,7 +91,8 @@ def ground_designed(setup: PlannerSetup, subtasks: list[Subtask], log: DesignLog
             raise
         setup.design.trace.decision(role="design", outcome="fallback",
                                     error=f"no designed subtask could be grounded: {exc}")
-    rules = design_rules(setup.query, setup.pool, setup.max_subtasks)
+    rules = design_rules(setup.query, setup.pool, setup.max_subtasks,
+                         RELATED if setup.include_related else RELEVANT)
     for st in rules:
         log.add("propose", st.name, "rules design after the model's could not be grounded",
                 "rules", -1)
@@ -149,6 +153,6 @@ def _what_the_pool_holds(setup: PlannerSetup, state: PlanState) -> Allocation | 
     note = (f"{SMALLER_THAN_ASKED}the pool holds {held} source samples that serve the request "
             f"({', '.join(f'{n}: {problem.capacity_of(n)} usable' for n in live)}), so "
             f"{usable} items are planned for the target {target}: add datasets that test it "
-            "(--pool) or lower --size")
+            "(--pool), lower --size, or let related datasets in (--include-related)")
     state.log.add("allocation", "*", note, "rules", 99)
     return smaller.model_copy(update={"target_size": target, "notes": [note, *smaller.notes]})

@@ -23,7 +23,8 @@ def planner_setup(ctx: BuildContext) -> PlannerSetup:
                         ablate_design=ctx.ablated("design"),
                         ablate_scoring=ctx.ablated("plan-scoring"),
                         with_executor_model=models.get("executor") is not None,
-                        rejection_rate=1 - 1 / s.oversample)
+                        rejection_rate=1 - 1 / s.oversample,
+                        include_related=s.include_related)
 
 
 def write_plan_state(ctx: BuildContext, state: PlanState) -> None:
@@ -35,7 +36,8 @@ def write_plan_state(ctx: BuildContext, state: PlanState) -> None:
 
 def _grounding_settings(ctx: BuildContext) -> tuple[Any, ...]:
     return (ctx.label("grounding"), ctx.label("executor"), ctx.seed, ctx.fingerprint,
-            ctx.ablated("plan-scoring"), ctx.settings.planner_rounds)
+            ctx.ablated("plan-scoring"), ctx.settings.planner_rounds,
+            ctx.settings.include_related)
 
 
 def design_log(ctx: BuildContext) -> DesignLog:

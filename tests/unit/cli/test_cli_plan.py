@@ -122,3 +122,21 @@ def test_allocation_asks_grounding_for_more_datasets(tmp_path: Path, shared_pool
     step = next(s for s in log if s["op"] == "allocation")
     assert "infeasible" in step["reason"] and "grounding widened" in step["reason"]
     assert "- allocation * (rules): infeasible" in (run / "plan" / "plan.md").read_text()
+
+
+def test_a_request_no_dataset_serves_ends_with_a_diagnosis_unless_related_are_let_in(
+        tmp_path: Path, shared_pools: Path) -> None:
+    request = "Test whether a model recognises common misconceptions and anachronisms in statements"
+    result = cli("plan", request, "--size", "12", "--pool", shared_pools / "bigbench",
+                 "--out", tmp_path / "strict")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    line = result.stderr.strip()
+    assert "no dataset in the pool serves the request: the closest" in line, line
+    assert "--include-related" in line and not (tmp_path / "strict" / "plan").exists()
+    loose = cli("plan", request, "--size", "12", "--pool", shared_pools / "bigbench",
+                "--include-related", "--out", tmp_path / "loose")
+    assert loose.returncode == 0, loose.stderr
+    assert "not served: “recognises common misconceptions”" in loose.stdout
+    groundings = json.loads((tmp_path / "loose" / "plan" / "groundings.json").read_text())
+    assert groundings and all(0.25 <= g["scores"]["request_relevance"] < 0.5
+                              for g in groundings)
