@@ -165,7 +165,8 @@ def test_layers_stop_at_the_first_rejection(tmp_path: Path, mock_client) -> None
     assert "one_correct" in {c.check for c in checks if not c.passed}
     blank_page, state = _image_item(tmp_path)  # the blank PNG does not show SHOWN
     checks = verify_sample(blank_page, state, IMAGE_SUB, tmp_path, client, 0, VerifyLayers.full())
-    assert checks[-1].check == "ocr_readback" and not checks[-1].passed
+    assert [(c.check, c.passed) for c in checks][-2:] == [("ocr_readback", False),
+                                                          ("ocr_evidence", False)]
     assert not client.provider.calls
 
 
@@ -183,7 +184,8 @@ def test_full_layers_on_a_real_page(tmp_path: Path, mock_client) -> None:  # typ
                                                   "answer_correct": True}))
     checks = verify_sample(sample, state, IMAGE_SUB, tmp_path, client, 0, VerifyLayers.full())
     assert all(c.passed for c in checks), checks
-    assert [c.check for c in checks][-3:] == ["ocr_readback", "blind", "semantic"]
+    assert [c.check for c in checks][-4:] == ["ocr_readback", "ocr_evidence", "blind",
+                                              "semantic"]
     text_only = verify_sample(_sample(), SampleState(), SUB, tmp_path, client, 0,
                               VerifyLayers.full())
     assert [c.check for c in text_only][-1] == "semantic"
