@@ -31,17 +31,21 @@ _NAME_FACT = re.compile(r"(?<=[^\W_]|[,;)'\"’”]) +([A-Z][^\W_]*(?:['’-][^\
 # A capitalised word that opens a sentence or line: a name unless it is a common opener.
 _OPENING_WORD = re.compile(r"(?:^|(?<=[.!?:]\s)|(?<=\n))\s*([A-Z][a-z]+(?:['’-][a-z]+)*)\b",
                            re.MULTILINE)
-_OPENERS = frozenset("""
-a an the this that these those it its he she they we i you your our their his her my there
-here then so and but or if when while after before since until because although though as
-what which who whom whose how why where is are was were do does did can could would should
-will may might must shall has have had not no yes today yesterday tomorrow tonight now
-question answer answers options option choose select between during from to in on at by for
-with without of about above below under over into onto near each every all some any many
-most few several both either neither one two three four five six seven eight nine ten first
-second third last next finally also however therefore thus hence please let given consider
-suppose imagine note we know
-""".split())
+_OPENERS = frozenset({
+    "a", "an", "the", "this", "that", "these", "those", "it", "its", "he", "she", "they", "we",
+    "i", "you", "your", "our", "their", "his", "her", "my", "there", "here", "then", "so", "and",
+    "but", "or", "if", "when", "while", "after", "before", "since", "until", "because", "although",
+    "though", "as", "what", "which", "who", "whom", "whose", "how", "why", "where", "is", "are",
+    "was", "were", "do", "does", "did", "can", "could", "would", "should", "will", "may", "might",
+    "must", "shall", "has", "have", "had", "not", "no", "yes", "today", "yesterday", "tomorrow",
+    "tonight", "now", "question", "answer", "answers", "options", "option", "choose", "select",
+    "between", "during", "from", "to", "in", "on", "at", "by", "for", "with", "without", "of",
+    "about", "above", "below", "under", "over", "into", "onto", "near", "each", "every", "all",
+    "some", "any", "many", "most", "few", "several", "both", "either", "neither", "one", "two",
+    "three", "four", "five", "six", "seven", "eight", "nine", "ten", "first", "second", "third",
+    "last", "next", "finally", "also", "however", "therefore", "thus", "hence", "please", "let",
+    "given", "consider", "suppose", "imagine", "note", "know",
+})
 _TOKEN = re.compile(r"[^\W_]+")
 _LOWER_WORD = re.compile(r"(?<![^\W_])[a-z]+(?:['’-][a-z]+)*(?![^\W_])")
 _OPTION_MARK = re.compile(r"(?m)(?:^|(?<=\s))\(?[A-Za-z][.)](?=\s|$)")

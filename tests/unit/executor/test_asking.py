@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.conftest import SHARED_POOLS
 
 from benchagent.executor.asking import states_only_format, what_it_asks
 from benchagent.executor.instructions import _TEMPLATES
 from benchagent.pool import Pool
 from benchagent.records import AnswerType
-from tests.conftest import SHARED_POOLS
 
 MC = _TEMPLATES[AnswerType.multiple_choice]
 YES_NO = _TEMPLATES[AnswerType.yes_no]
