@@ -47,6 +47,8 @@ _OPENERS = frozenset({
     "given", "consider", "suppose", "imagine", "note", "know",
 })
 _TOKEN = re.compile(r"[^\W_]+")
+_DIGIT_LOOKALIKES = str.maketrans("oilszbg", "0115289")
+_FOLDED_TIME = re.compile(r"\d+[ap]m")
 _LOWER_WORD = re.compile(r"(?<![^\W_])[a-z]+(?:['’-][a-z]+)*(?![^\W_])")
 _OPTION_MARK = re.compile(r"(?m)(?:^|(?<=\s))\(?[A-Za-z][.)](?=\s|$)")
 
@@ -89,13 +91,47 @@ def facts(text: str) -> list[str]:
     return list(dict.fromkeys(numbers + names))
 
 
-def _count(needle: tuple[str, ...], haystack: list[str]) -> int:
+def _ocr_numbers(text: str) -> list[str]:
+    """Tokens for comparing numbers in an image: glyphs OCR confuses with digits ("1O", "Sam"
+    for "5am", "ipm" for "1pm") read as those digits inside a token that holds a digit or is
+    a time, so a blurred number still counts and a lost one still does not."""
+    out: list[str] = []
+    for token in _TOKEN.findall(_OPTION_MARK.sub(" ", _plain(text)).lower()):
+        folded = token.translate(_DIGIT_LOOKALIKES)
+        if any(c.isdigit() for c in token) or _FOLDED_TIME.fullmatch(folded):
+            out += _DIGIT_LETTER.sub(" ", folded).split()
+        else:
+            out.append(token)
+    return out
+
+
+def _same_name(a: str, b: str) -> bool:
+    """A name read with one letter off ("Skylar" / "Skyler") is still the name."""
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 4 or abs(len(a) - len(b)) > 1:
+        return False
+    return _within_one_edit(a, b)
+
+
+def _within_one_edit(a: str, b: str) -> bool:
+    if len(a) > len(b):
+        a, b = b, a
+    i = 0
+    while i < len(a) and a[i] == b[i]:
+        i += 1
+    return a[i + (len(a) == len(b)):] == b[i + 1:]
+
+
+def _count(needle: tuple[str, ...], haystack: list[str], fuzzy: bool = False) -> int:
     """Non-overlapping occurrences of the word sequence `needle` in `haystack`."""
     if not needle:
         return 0
     count, i, size = 0, 0, len(needle)
     while i + size <= len(haystack):
-        if tuple(haystack[i:i + size]) == needle:
+        window = haystack[i:i + size]
+        if all(_same_name(w, n) if fuzzy else w == n
+               for w, n in zip(window, needle, strict=True)):
             count, i = count + 1, i + size
         else:
             i += 1
@@ -104,12 +140,17 @@ def _count(needle: tuple[str, ...], haystack: list[str]) -> int:
 
 def lost_facts(expected: str, reading: str, mode: Mode) -> list[LostFact]:
     """The facts of `expected` that `reading` holds fewer times than `expected` states them."""
-    expected_tokens, reading_tokens = tokens(expected, mode), tokens(reading, mode)
+    words = tokens(expected, mode), tokens(reading, mode)
+    numbers = (_ocr_numbers(expected), _ocr_numbers(reading)) if mode == "image" else words
     lost: list[LostFact] = []
     for fact in facts(expected):
-        needle = tuple(tokens(fact, mode))
-        want = _count(needle, expected_tokens)
-        got = _count(needle, reading_tokens)
+        is_number = bool(_NUMBER_FACT.match(fact))
+        if is_number and mode == "image":
+            needle, (want_in, got_in) = tuple(_ocr_numbers(fact)), numbers
+        else:
+            needle, (want_in, got_in) = tuple(tokens(fact, mode)), words
+        want = _count(needle, want_in, fuzzy=not is_number)
+        got = _count(needle, got_in, fuzzy=not is_number)
         if got < want:
             lost.append(LostFact(fact, want, got))
     return lost

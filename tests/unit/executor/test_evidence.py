@@ -65,3 +65,16 @@ def test_never_raises_on_arbitrary_text(expected: str, reading: str, mode: str) 
     lost = lost_facts(expected, reading, mode)  # type: ignore[arg-type]
     assert all(f.found < f.expected for f in lost)
     assert lost_facts(expected, expected, mode) == []  # type: ignore[arg-type]
+
+
+def test_a_blurred_reading_that_confuses_glyphs_keeps_the_fact() -> None:
+    """Tesseract on blurred pages of the text_in_image build: "5am" read as "Sam", "1pm" as
+    "ipm", "Skylar" as "Skyler". A person reads them; the facts are still there."""
+    text = "David woke up at 5am. Mary saw David from 7am to 1pm. Remy gave Skylar the keys."
+    reading = "David woke up at Sam. Mary saw David from 7am to ipm. Remy geve Skyler the keys."
+    assert lost_facts(text, reading, "image") == []
+    assert [f.fact for f in lost_facts(text, "David woke up at. Mary saw David from 7am to. "
+                                             "Remy gave the keys.", "image")] == \
+        ["5am", "1pm", "Skylar"]
+    assert [f.fact for f in lost_facts("Closed after 10pm.", "Closed after 18pm.", "image")] \
+        == ["10pm"]  # a different digit is a different fact
