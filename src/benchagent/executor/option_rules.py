@@ -26,9 +26,12 @@ _FILLER = frozenset({
 
 
 def core_words(option: str) -> tuple[str, ...]:
-    """The option's words, lower-cased, without punctuation or filler."""
-    words = [w for w in _TOKEN.findall(option.lower()) if w not in _FILLER]
-    return tuple(words) if words else tuple(_TOKEN.findall(option.lower()))
+    """The option's words, lower-cased, without punctuation, filler or an opening infinitive
+    "to" ("To be happy" is "happy"; "quarter to" keeps its "to")."""
+    every = _TOKEN.findall(option.lower())
+    opening = 1 if every[:1] == ["to"] else 0
+    words = [w for w in every[opening:] if w not in _FILLER]
+    return tuple(words) if words else tuple(every)
 
 
 def restating_pairs(options: Sequence[str]) -> list[tuple[str, str]]:
