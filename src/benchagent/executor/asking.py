@@ -27,11 +27,14 @@ _BLANK = re.compile(r"<\s*mask\s*>|\[\s*(?:mask|blank)\s*\]|_{3,}|\(\s*_+\s*\)|<
                     re.IGNORECASE)
 _OPENERS = frozenset({"please", "now", "then", "first", "finally", "so", "just", "carefully",
                       "also", "next"})
-# Sentence openings that make a question even without its "?" ("when", "how" open clauses too).
-_INTERROGATIVES = frozenset({
-    "which", "what", "who", "whom", "whose", "is", "are", "was",
-    "were", "does", "do", "did", "can", "could", "would", "should", "will", "has", "have", "had",
-    "may", "might", "must", "shall", "am", "isn't", "aren't", "doesn't", "don't", "didn't",
+# Sentence openings that make a question even without its "?" ("when", "how" open clauses,
+# "Will" and "Is" open statements about a Will or after an abbreviation's full stop).
+_INTERROGATIVES = frozenset({"which", "what", "who", "whom", "whose"})
+# "How did …", "Why is …": these open a question only before an auxiliary verb.
+_WH_ADVERBS = frozenset({"how", "why", "when", "where"})
+_AUXILIARIES = frozenset({
+    "is", "are", "was", "were", "do", "does", "did", "can", "could", "would", "should", "will",
+    "has", "have", "had", "may", "might", "must", "many", "much", "long", "often", "far", "old",
 })
 _TASK_VERBS = frozenset({
     "answer", "choose", "select", "pick", "identify", "determine", "decide", "find", "sort",
@@ -45,10 +48,15 @@ _TASK_VERBS = frozenset({
     "suggest", "recommend", "propose", "reorder", "unscramble", "decode", "interpret", "resolve",
     "distinguish", "annotate", "mention", "specify", "figure", "report",
 })
-# After one of these a capitalised task verb is a name ("Will was late", "Sue said").
-_FINITE_VERBS = frozenset({
-    "was", "is", "has", "had", "did", "does", "were", "are", "said", "says", "told", "asked",
-    "went", "got", "would", "will", "could", "can", "should", "and", "'s",
+# What follows a task verb used as one: "Sort the", "Determine whether", "Listen to", "Tell me".
+# A verb followed by anything else is a name ("Mark helped") or a listed word ("select gummy").
+_IMPERATIVE_FOLLOWERS = frozenset({
+    "the", "a", "an", "this", "that", "these", "those", "all", "each", "every", "any", "some",
+    "one", "two", "three", "both", "either", "which", "what", "who", "whom", "whose", "whether",
+    "if", "how", "why", "where", "when", "me", "us", "it", "them", "your", "its", "their",
+    "his", "her", "to", "from", "in", "on", "at", "for", "with", "between", "among", "by",
+    "about", "out", "up", "down", "only", "carefully", "briefly", "exactly", "yes", "no",
+    "true", "false", "whatever", "following", "next", "most", "best", "correct", "missing",
 })
 # Words that only say how to answer: a sentence made of these and function words states no task.
 _FORMAT_WORDS = frozenset({
@@ -75,11 +83,11 @@ _FUNCTION_WORDS = frozenset({
     "i", "me", "we", "us", "he", "she", "his", "her", "they", "one's", "also", "very", "s",
 })
 # The last word of a stem the options complete: "This is an example of", "... draws a".
+# (Not "in", "by", "on": they end phrasal verbs, "banked the shot in", "watched it go by".)
 _STEM_ENDINGS = frozenset({
-    "a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "with", "from", "as", "is",
-    "are", "was", "were", "be", "that", "than", "because", "since", "into", "about", "like",
-    "means", "mean", "called", "named", "became", "becomes", "seems", "looks", "feels", "his",
-    "her", "their", "its", "my", "your", "our",
+    "a", "an", "the", "of", "as", "is", "are", "was", "were", "be", "that", "than", "because",
+    "like", "means", "mean", "called", "named", "became", "becomes", "seems", "his", "her",
+    "their", "its", "my", "your", "our",
 })
 
 _DETERMINERS = frozenset({"the", "a", "an", "this", "that", "its", "his", "her", "their", "each"})
@@ -132,10 +140,11 @@ def _task_statement(sentence: str) -> bool:
     for index, clause in enumerate(clauses):
         opening, *after = _opening_words(clause) or [""]
         rest = " ".join(clauses[index:])
-        imperative = opening in _TASK_VERBS and not (after and after[0] in _FINITE_VERBS)
+        imperative = opening in _TASK_VERBS and bool(after) and after[0] in _IMPERATIVE_FOLLOWERS
         if imperative and not states_only_format(rest):
             return True
-        if index == 0 and opening in _INTERROGATIVES and len(_words(clause)) >= 3:
+        if index == 0 and len(_words(clause)) >= 3 and (opening in _INTERROGATIVES or (
+                opening in _WH_ADVERBS and after and after[0] in _AUXILIARIES)):
             return True
     return False
 
@@ -151,18 +160,17 @@ def _own_question(text: str) -> str:
 
 def _is_stem(question: str, options: list[str]) -> bool:
     """An unfinished sentence: "… This is an example of", "… is:", or with options to complete
-    it a short subject ("… The electron emits")."""
+    it a short subject ("… The electron emits"). Without options only "… is:" is a stem."""
     text = question.rstrip()
-    if text.endswith(":") and not text.endswith("::"):
-        words = _words(text)
-        return bool(words) and words[-1] in _STEM_ENDINGS
-    if not text or text[-1] in ".!?;)\"'’”]":
-        return False
     words = _words(text)
+    if text.endswith(":") and not text.endswith("::"):
+        return bool(words) and words[-1] in _STEM_ENDINGS
+    if not text or not options or text[-1] in ".!?;)\"'’”]":
+        return False
     if words and words[-1] in _STEM_ENDINGS:
         return True
     last_clause = _words(re.split(r"[.!?,;:]\s", text)[-1])
-    return bool(options) and 1 < len(last_clause) <= 3 and last_clause[0] in _DETERMINERS
+    return 1 < len(last_clause) <= 3 and last_clause[0] in _DETERMINERS
 
 
 def _statement_options(options: list[str], text: str) -> bool:

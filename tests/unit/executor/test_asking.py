@@ -140,7 +140,7 @@ def _rate(pool: Pool, name: str, with_task_prefix: bool) -> float:
     ("strategyqa", 1.0, 1.0), ("temporal_sequences", 1.0, 1.0), ("date_understanding", 1.0, 1.0),
     ("logical_deduction/three_objects", 1.0, 1.0), ("social_iqa", 1.0, 1.0),
     ("implicatures", 0.0, 1.0), ("navigate", 0.0, 1.0), ("disambiguation_qa", 0.0, 1.0),
-    ("word_sorting", 0.0, 1.0)])
+    ("word_sorting", 0.0, 1.0), ("sports_understanding", 0.0, 1.0)])
 def test_whole_bigbench_tasks_ask_only_with_their_question(bigbench: Pool, name: str,
                                                            bare: float, prefixed: float) -> None:
     assert _rate(bigbench, name, False) == pytest.approx(bare, abs=0.01)
@@ -154,3 +154,20 @@ def test_never_raises_on_arbitrary_text(texts: list[str], question: str,
                                         options: list[str]) -> None:
     result = what_it_asks(texts, question, options)
     assert result.asks == bool(result.question or result.other)
+
+
+@pytest.mark.parametrize(("question", "options"), [
+    ("Malcolm Brogdon banked the shot in", ["plausible", "implausible"]),  # a phrasal "in"
+    ("Will Fuller was perfect from the line", ["plausible", "implausible"]),  # a Will, no "will"
+    ("Michael Porter Jr. was out at home", ["plausible", "implausible"]),
+    ("select gummy mindful flunky moral nnw tiffany", []),  # word_sorting: listed words
+    ("lying pasteur sunshade hoar slapdash reclusive dodecahedron as", []),
+])
+def test_statements_that_look_like_questions_or_tasks_are_not(question: str,
+                                                              options: list[str]) -> None:
+    assert not _asks(question, options)
+
+
+def test_a_wh_question_without_its_question_mark_still_asks() -> None:
+    assert _asks("How did Cramer become familiar with the great keyboard composers", [],
+                 instruction=_TEMPLATES[AnswerType.short_text])
