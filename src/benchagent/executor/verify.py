@@ -27,6 +27,7 @@ _NUMBER = re.compile(r"^-?\d+(?:[.,]\d+)?$")
 _YES_NO = {"yes", "no"}
 # Options that answer a proposition without naming it.
 _POLAR_OPTIONS = frozenset({"yes", "no", "true", "false", "t", "f", "y", "n"})
+_LETTER_CODES = {"t": "true", "f": "false", "y": "yes", "n": "no"}
 
 
 CANNOT_TELL = "cannot tell"
@@ -142,7 +143,19 @@ def check_asks(sample: BenchmarkSample, state: SampleState | None = None) -> lis
         checks.append(_check("yes_no_proposition", bool(asking.question),
                              "a yes/no item that states no proposition: no question or "
                              "instruction says what \"yes\" would mean"))
+        checks += _codes_explained(sample, state)
     return checks
+
+
+def _codes_explained(sample: BenchmarkSample, state: SampleState | None) -> list[CheckResult]:
+    """Options "T" / "F" (or "Y" / "N") must be spelled out somewhere in what the item shows."""
+    codes = [o.strip() for o in sample.options if len(normalize(o)) == 1]
+    if not codes:
+        return []
+    shown = set(re.findall(r"[a-z]+", " ".join(_shown_texts(sample, state)).lower()))
+    explained = all(_LETTER_CODES[normalize(c)] in shown for c in codes)
+    return [_check("codes_explained", explained, f"the options {' / '.join(codes)} are letter "
+                                                 f"codes the item does not spell out")]
 
 
 def check_not_leaked(sample: BenchmarkSample) -> CheckResult:

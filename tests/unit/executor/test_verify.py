@@ -273,3 +273,13 @@ def test_the_semantic_check_judges_the_subtask_and_keeps_its_reason(mock_client)
 def _prompt_without_subtask(client) -> str:  # type: ignore[no-untyped-def]
     semantic_check(client, _sample(), seed=0)
     return str(client.provider.calls[-1].messages[-1]["content"])
+
+
+def test_true_false_letter_codes_must_be_spelled_out(tmp_path: Path) -> None:
+    coded = _sample(instruction="Answer the question with yes or no only.",
+                    question="Is this statement a misconception? Cracking your knuckles causes "
+                             "arthritis.", options=["T", "F"], answer="T")
+    assert _reasons(coded, tmp_path) == {
+        "codes_explained": "the options T / F are letter codes the item does not spell out"}
+    spelled = coded.model_copy(update={"instruction": "Reply T for true or F for false."})
+    assert _reasons(spelled, tmp_path) == {}
