@@ -48,6 +48,7 @@ _OPENERS = frozenset({
 })
 _TOKEN = re.compile(r"[^\W_]+")
 _DIGIT_LOOKALIKES = str.maketrans("oilszbg", "0115289")
+_SHORT_LOOKALIKES = frozenset("lo")  # alone, "l" and "o" are no words ("I", "is", "so" are)
 _FOLDED_TIME = re.compile(r"\d+[ap]m")
 _LOWER_WORD = re.compile(r"(?<![^\W_])[a-z]+(?:['’-][a-z]+)*(?![^\W_])")
 _OPTION_MARK = re.compile(r"(?m)(?:^|(?<=\s))\(?[A-Za-z][.)](?=\s|$)")
@@ -93,12 +94,15 @@ def facts(text: str) -> list[str]:
 
 def _ocr_numbers(text: str) -> list[str]:
     """Tokens for comparing numbers in an image: glyphs OCR confuses with digits ("1O", "Sam"
-    for "5am", "ipm" for "1pm") read as those digits inside a token that holds a digit or is
-    a time, so a blurred number still counts and a lost one still does not."""
+    for "5am", "ipm" for "1pm", "l" for "1") read as those digits inside a token that holds a
+    digit, is a time or is a lone "l" or "lo", so a blurred number still counts and a lost one
+    still does not. Both sides are read alike."""
     out: list[str] = []
-    for token in _TOKEN.findall(_OPTION_MARK.sub(" ", _plain(text)).lower()):
+    text = _MERIDIEM.sub(lambda m: f" {m.group(1)}m ", text).replace("|", "1")
+    for token in _TOKEN.findall(_OPTION_MARK.sub(" ", text).lower()):
         folded = token.translate(_DIGIT_LOOKALIKES)
-        if any(c.isdigit() for c in token) or _FOLDED_TIME.fullmatch(folded):
+        short_number = len(token) <= 2 and set(token) <= _SHORT_LOOKALIKES  # "l", "lO": 1, 10
+        if any(c.isdigit() for c in token) or short_number or _FOLDED_TIME.fullmatch(folded):
             out += _DIGIT_LETTER.sub(" ", folded).split()
         else:
             out.append(token)

@@ -44,7 +44,8 @@ def test_ocr_spelling_of_numbers_and_case_do_not_count_as_lost() -> None:
                .replace("\n", " "))
     assert lost_facts(TEMPORAL, reading, "image") == []
     assert lost_facts("Open at 3:45 on 2001-12-24.", "Open at 3.45 on 2001 12 24", "image") == []
-    assert lost_facts("Open at 3:45.", "Open at 3 4S.", "image")[0].fact == "3:45"
+    assert lost_facts("Open at 3:45.", "Open at 3 4S.", "image") == []  # S for 5 by a digit
+    assert lost_facts("Open at 3:45.", "Open at 3 4.", "image")[0].fact == "3:45"
 
 
 def test_spoken_numbers_are_compared_as_words() -> None:
@@ -78,3 +79,10 @@ def test_a_blurred_reading_that_confuses_glyphs_keeps_the_fact() -> None:
         ["5am", "1pm", "Skylar"]
     assert [f.fact for f in lost_facts("Closed after 10pm.", "Closed after 18pm.", "image")] \
         == ["10pm"]  # a different digit is a different fact
+
+
+def test_ocr_glyph_confusions_inside_times_and_short_numbers() -> None:
+    assert lost_facts("from 10am to 11am.", "from 10am to 1lam.", "image") == []
+    assert lost_facts("Speaker 1: 'Do you?'", "Speaker l: 'Do you?'", "image") == []
+    assert lost_facts("Speaker 1: 'Do you?'", "Speaker |. 'Do you?'", "image") == []
+    assert lost_facts("Speaker 1: 'Do you?'", "Speaker : 'Do you?'", "image")[0].fact == "1"
