@@ -68,10 +68,10 @@ _FORMAT_WORDS = frozenset({
     "picture", "audio", "clip", "recording", "shown", "show", "listed", "list", "please",
     "output", "write", "provide", "give", "just", "single", "item", "most", "appropriate",
     "suitable", "format", "using", "use", "considering", "according", "carefully", "read",
-    "look", "listen", "hear", "heard", "see", "seen", "first", "then", "then,", "return",
+    "look", "listen", "hear", "heard", "see", "seen", "first", "then", "return",
     "final", "brief", "briefly", "concise", "concisely", "explanation", "without", "any",
     "other", "more", "less", "than", "two", "three", "four", "five", "lines", "line",
-    "following:", "below:", "there", "here", "each",
+    "there", "here", "each",
 })
 _FUNCTION_WORDS = frozenset({
     "a", "an", "the", "of", "to", "in", "on", "at", "by", "for", "with", "from", "into", "onto",
