@@ -60,7 +60,7 @@ def test_starter_pool_is_the_default(tmp_path: Path) -> None:
 def test_plan_then_resume_builds(tmp_path: Path, shared_pools: Path) -> None:
     run = tmp_path / "run"
     planned = cli("plan", SHARED_QUERIES / "causal.json", "--size", "10", "--pool",
-                  shared_pools / "general-bench", "--out", run)
+                  _causal_pool(tmp_path, shared_pools), "--out", run)
     assert planned.returncode == 0, planned.stderr
     plan_md = (run / "plan" / "plan.md").read_text()
     assert "quota" in plan_md and not (run / "benchmark").exists()
