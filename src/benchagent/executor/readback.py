@@ -4,7 +4,9 @@ compared with the text the medium was made from (state.media_text).
 An image whose text tesseract cannot read, or a clip whisper cannot follow, is most likely
 unreadable for the model under test too, or says something other than the item assumes.
 Media that were degraded on purpose (state.degraded) are held to looser thresholds: they are
-meant to be harder, not unreadable.
+meant to be harder, not unreadable. An error rate alone is not enough: each medium must also
+keep every number, time, date and name of its text (evidence.py), else the item lost the facts
+its answer may depend on.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from benchagent.executor.evidence import describe_lost, facts, lost_facts
 from benchagent.operators.audio import transcribe, word_error_rate
 from benchagent.operators.ocr import char_error_rate, ocr_image, tesseract_available
 from benchagent.operators.registry import OperatorError, SampleState
@@ -45,6 +48,7 @@ class ReadbackThresholds:
     image_degraded: float = 0.30
     audio_clean: float = 0.40
     audio_degraded: float = 0.60
+    evidence: bool = True  # also check that every number, time, date and name is read back
 
     def limit(self, kind: Kind, degraded: bool) -> float:
         if kind == "image":
@@ -58,17 +62,29 @@ def normalize_reading(text: str) -> str:
     return " ".join(_PUNCTUATION.sub(" ", text.lower()).split())
 
 
-def image_error(expected: str, path: Path) -> float:
-    """Character error rate of tesseract's reading of `path` against `expected`."""
+def read_image(path: Path) -> str:
+    """What tesseract reads off the image file."""
     if not tesseract_available():
         raise OperatorError("tesseract is not installed (install the Debian package "
                             "tesseract-ocr)")
-    return char_error_rate(normalize_reading(expected), normalize_reading(ocr_image(path)))
+    return ocr_image(path)
+
+
+def image_error(expected: str, path: Path) -> float:
+    """Character error rate of tesseract's reading of `path` against `expected`."""
+    return _image_error(expected, read_image(path))
 
 
 def audio_error(expected: str, path: Path) -> float:
     """Word error rate of whisper's transcript of `path` against `expected`."""
-    heard = transcribe(path)
+    return _audio_error(expected, transcribe(path))
+
+
+def _image_error(expected: str, reading: str) -> float:
+    return char_error_rate(normalize_reading(expected), normalize_reading(reading))
+
+
+def _audio_error(expected: str, heard: str) -> float:
     return word_error_rate(_spoken_form(expected), _spoken_form(heard))
 
 
@@ -85,29 +101,49 @@ def _kind(path: str, state: SampleState) -> Kind | None:
 
 
 def readback_one(path: str, kind: Kind, expected: str, run_dir: Path, degraded: bool,
-                 thresholds: ReadbackThresholds) -> CheckResult:
+                 thresholds: ReadbackThresholds) -> list[CheckResult]:
+    """The error-rate check of one medium and, once it could be read, its evidence check."""
     name, metric = ("ocr_readback", "CER") if kind == "image" else ("asr_readback", "WER")
     file = Path(path) if Path(path).is_absolute() else run_dir / path
     try:
-        error = image_error(expected, file) if kind == "image" else audio_error(expected, file)
+        reading = read_image(file) if kind == "image" else transcribe(file)
     except (OperatorError, OSError) as exc:
-        return CheckResult(check=name, passed=False, reason=f"cannot read back {path}: {exc}")
+        return [CheckResult(check=name, passed=False, reason=f"cannot read back {path}: {exc}")]
+    error = _image_error(expected, reading) if kind == "image" else _audio_error(expected, reading)
     limit = thresholds.limit(kind, degraded)
     passed = error <= limit
     note = " (degraded)" if degraded else ""
-    return CheckResult(check=name, passed=passed,
-                       reason=f"{metric} {error:.2f} {'<=' if passed else '>'} {limit:.2f} "
-                              f"on {path}{note}")
+    checks = [CheckResult(check=name, passed=passed,
+                          reason=f"{metric} {error:.2f} {'<=' if passed else '>'} {limit:.2f} "
+                                 f"on {path}{note}")]
+    if thresholds.evidence:
+        checks.append(evidence_check(path, kind, expected, reading, degraded))
+    return checks
+
+
+def evidence_check(path: str, kind: Kind, expected: str, reading: str,
+                   degraded: bool) -> CheckResult:
+    """Every number, time, date and name of `expected` is in `reading` as often as stated."""
+    name = "ocr_evidence" if kind == "image" else "asr_evidence"
+    lost = lost_facts(expected, reading, kind)
+    medium = f"{'degraded ' if degraded else ''}{'image' if kind == 'image' else 'clip'} {path}"
+    if lost:
+        how = "OCR reads" if kind == "image" else "ASR hears"
+        return CheckResult(check=name, passed=False,
+                           reason=f"evidence lost in the {medium}: {how} {describe_lost(lost)}")
+    return CheckResult(check=name, passed=True,
+                       reason=f"{len(facts(expected))} facts read back from the {medium}")
 
 
 def readback_checks(state: SampleState, run_dir: Path,
                     thresholds: ReadbackThresholds = ReadbackThresholds()) -> list[CheckResult]:
-    """One check per image ("ocr_readback") or clip ("asr_readback") of the sample whose text
-    is known; media_text entries for media the sample no longer holds are not checked."""
+    """Per image ("ocr_readback", "ocr_evidence") or clip ("asr_readback", "asr_evidence") of
+    the sample whose text is known, the error-rate check and the evidence check; media_text
+    entries for media the sample no longer holds are not checked."""
     checks: list[CheckResult] = []
     for path, expected in state.media_text.items():
         kind = _kind(path, state)
         if kind is not None:
-            checks.append(readback_one(path, kind, expected, run_dir, path in state.degraded,
-                                       thresholds))
+            checks += readback_one(path, kind, expected, run_dir, path in state.degraded,
+                                   thresholds)
     return checks

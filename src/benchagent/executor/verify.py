@@ -14,6 +14,8 @@ from typing import TypeVar
 
 from pydantic import BaseModel, Field
 
+from benchagent.executor.asking import what_it_asks
+from benchagent.executor.option_rules import describe_pairs, restating_pairs, scored_right
 from benchagent.executor.readback import ReadbackThresholds, normalize_reading, readback_checks
 from benchagent.models import ModelClient, ask_or_fallback
 from benchagent.operators.registry import SampleState
@@ -23,6 +25,9 @@ from benchagent.records import AnswerType, BenchmarkSample, CheckResult, Modalit
 
 _NUMBER = re.compile(r"^-?\d+(?:[.,]\d+)?$")
 _YES_NO = {"yes", "no"}
+# Options that answer a proposition without naming it.
+_POLAR_OPTIONS = frozenset({"yes", "no", "true", "false", "t", "f", "y", "n"})
+_LETTER_CODES = {"t": "true", "f": "false", "y": "yes", "n": "no"}
 
 
 CANNOT_TELL = "cannot tell"
@@ -34,6 +39,9 @@ class SemanticVerdict(BaseModel):
     reason: str = Field(default="", max_length=400)  # first, so the verdict follows a reason
     answerable: bool
     answer_correct: bool
+    # Asked when the subtask is given; a verifier (or script) that leaves it out is not read
+    # as rejecting the item.
+    tests_subtask: bool = True
 
 
 class FaithfulVerdict(SemanticVerdict):
@@ -93,15 +101,61 @@ def check_answer_type(sample: BenchmarkSample, subtask: Subtask) -> CheckResult:
     return _check("answer_type", True)
 
 
-def check_options(sample: BenchmarkSample) -> list[CheckResult]:
+def check_options(sample: BenchmarkSample,
+                  state: SampleState | None = None) -> list[CheckResult]:
     if not sample.options:
         return []
     normalized = [normalize(o) for o in sample.options]
     unique = len(set(normalized)) == len(normalized) and all(normalized)
     correct = normalized.count(normalize(sample.answer))
+    restating = restating_pairs(sample.options)
+    right = scored_right(sample.options, sample.answer, state.answer_aliases if state else [])
     return [_check("options_unique", unique, "duplicate or empty options"),
             _check("one_correct", correct == 1,
-                   f"the answer matches {correct} options, not exactly one")]
+                   f"the answer matches {correct} options, not exactly one"),
+            _check("options_distinct", not restating,
+                   f"options restate each other: {describe_pairs(restating)}"),
+            _check("gold_unique", len(right) <= 1,
+                   f"the source counts {len(right)} options as right: "
+                   f"{', '.join(repr(o[:60]) for o in right[:4])}")]
+
+
+def _shown_texts(sample: BenchmarkSample, state: SampleState | None) -> list[str]:
+    """Every text the item shows: instruction, context, question, what its media show or say."""
+    media = state.media_text if state is not None else {}
+    return [sample.instruction, sample.context, sample.question,
+            *(media.get(m.path, "") for m in sample.media)]
+
+
+def _is_yes_no(sample: BenchmarkSample) -> bool:
+    options = {normalize(o) for o in sample.options}
+    return sample.answer_type == AnswerType.yes_no or (
+        len(options) == 2 and options <= _POLAR_OPTIONS)
+
+
+def check_asks(sample: BenchmarkSample, state: SampleState | None = None) -> list[CheckResult]:
+    """The item asks something; a yes/no item also says what "yes" would mean."""
+    asking = what_it_asks(_shown_texts(sample, state), sample.question, sample.options)
+    checks = [_check("asks", asking.asks,
+                     "the item asks nothing: no question or task statement in its instruction, "
+                     "context, question or media (only how to answer)")]
+    if _is_yes_no(sample):
+        checks.append(_check("yes_no_proposition", bool(asking.question),
+                             "a yes/no item that states no proposition: no question or "
+                             "instruction says what \"yes\" would mean"))
+        checks += _codes_explained(sample, state)
+    return checks
+
+
+def _codes_explained(sample: BenchmarkSample, state: SampleState | None) -> list[CheckResult]:
+    """Options "T" / "F" (or "Y" / "N") must be spelled out somewhere in what the item shows."""
+    codes = [o.strip() for o in sample.options if len(normalize(o)) == 1]
+    if not codes:
+        return []
+    shown = set(re.findall(r"[a-z]+", " ".join(_shown_texts(sample, state)).lower()))
+    explained = all(_LETTER_CODES[normalize(c)] in shown for c in codes)
+    return [_check("codes_explained", explained, f"the options {' / '.join(codes)} are letter "
+                                                 f"codes the item does not spell out")]
 
 
 def check_not_leaked(sample: BenchmarkSample) -> CheckResult:
@@ -123,8 +177,11 @@ def check_media(sample: BenchmarkSample, run_dir: Path) -> CheckResult:
     return _check("media", not missing, f"missing media {missing}")
 
 
-def rule_checks(sample: BenchmarkSample, subtask: Subtask, run_dir: Path) -> list[CheckResult]:
-    return [check_schema(sample), check_answer_type(sample, subtask), *check_options(sample),
+def rule_checks(sample: BenchmarkSample, subtask: Subtask, run_dir: Path,
+                state: SampleState | None = None) -> list[CheckResult]:
+    """The checks that need no model: a reviewer's first reading of the item."""
+    return [check_schema(sample), check_answer_type(sample, subtask),
+            *check_options(sample, state), *check_asks(sample, state),
             check_not_leaked(sample), check_media(sample, run_dir)]
 
 
@@ -151,21 +208,29 @@ def _skipped(check: str, result: CheckResult) -> CheckResult:
 
 
 def semantic_check(client: ModelClient, sample: BenchmarkSample, seed: int,
-                   state: SampleState | None = None, source: str = "") -> CheckResult:
-    """The verifier's judgement of the item; with `state`, the text its generated media show or
-    say is part of the prompt, so content moved into an image or clip is still judged. With
-    `source` (the sample it was made from, given when a model rewrote it) the verifier also
-    judges whether the item is faithful to it."""
-    prompt = render("verify_user.j2", context=sample.context, question=sample.question,
-                    options=sample.options, answer=sample.answer,
-                    media=_media_for_prompt(sample, state), source=source)
+                   state: SampleState | None = None, source: str = "",
+                   subtask: Subtask | None = None) -> CheckResult:
+    """The verifier's judgement of the item, its reason kept whether it passes or not. With
+    `state`, the text its generated media show or say is part of the prompt, so content moved
+    into an image or clip is still judged. With `source` (the sample it was made from, given
+    when a model rewrote it) the verifier also judges whether the item is faithful to it; with
+    `subtask`, whether the item tests that subtask."""
+    prompt = render("verify_user.j2", instruction=sample.instruction, context=sample.context,
+                    question=sample.question, options=sample.options, answer=sample.answer,
+                    media=_media_for_prompt(sample, state), source=source,
+                    subtask=subtask)
     verdict = _ask(client, prompt, FaithfulVerdict if source else SemanticVerdict, seed)
     if isinstance(verdict, CheckResult):
         return _skipped("semantic", verdict)
-    ok = verdict.answerable and verdict.answer_correct
+    reason = verdict.reason
     if isinstance(verdict, FaithfulVerdict) and not verdict.faithful:
-        return _check("semantic", False, f"not faithful to its source: {verdict.reason}"[:400])
-    return _check("semantic", ok, verdict.reason or "the verifier judged the item unsound")
+        return _check("semantic", False, f"not faithful to its source: {reason}"[:400])
+    if subtask is not None and not verdict.tests_subtask:
+        return _check("semantic", False,
+                      f"does not test its subtask {subtask.name!r}: {reason}"[:400])
+    if not (verdict.answerable and verdict.answer_correct):
+        return _check("semantic", False, reason or "the verifier judged the item unsound")
+    return CheckResult(check="semantic", passed=True, reason=reason)
 
 
 # ---------------------------------------------------------------- blind check
@@ -268,14 +333,15 @@ def verify_sample(sample: BenchmarkSample, state: SampleState, subtask: Subtask,
                   verifier: ModelClient | None, seed: int,
                   layers: VerifyLayers, source: str = "") -> list[CheckResult]:
     """Every enabled layer's checks, cheapest first, up to the first layer that rejects."""
-    checks = rule_checks(sample, subtask, run_dir) if layers.rules else [check_schema(sample)]
+    checks = (rule_checks(sample, subtask, run_dir, state) if layers.rules
+              else [check_schema(sample)])
     stages: list[Callable[[], list[CheckResult]]] = []
     if layers.readback:
         stages.append(lambda: readback_checks(state, run_dir, layers.thresholds))
     if layers.blind and target_modalities(subtask):
         stages.append(lambda: [blind_check(sample, state, subtask, verifier, seed)])
     if layers.semantic and verifier is not None:
-        stages.append(lambda: [semantic_check(verifier, sample, seed, state, source)])
+        stages.append(lambda: [semantic_check(verifier, sample, seed, state, source, subtask)])
     for stage in stages:
         if not all(c.passed for c in checks):
             break

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +36,19 @@ def _garbage_first(count: int) -> Any:
     return respond
 
 
+def _causal_pool(tmp_path: Path, shared_pools: Path) -> Path:
+    """General-Bench's Causal-Reasoning alone: every item asks a question, so every candidate
+    reaches the model (Ethical-Reasoning's bare statements are rejected by rule first)."""
+    pool = tmp_path / "causal-pool"
+    if not pool.exists():
+        shutil.copytree(shared_pools / "general-bench" / "datasets" / "nlp" / "Causal-Reasoning",
+                        pool / "Causal-Reasoning")
+    return pool
+
+
 def _build(tmp_path: Path, shared_pools: Path, config: Path, run: Path) -> Any:
     return cli("build", SHARED_QUERIES / "causal.json", "--size", "4", "--pool",
-               shared_pools / "general-bench", "--model", "flaky", "--config", config,
+               _causal_pool(tmp_path, shared_pools), "--model", "flaky", "--config", config,
                "--out", run)
 
 
@@ -80,7 +91,7 @@ def test_a_failure_mid_execution_keeps_accepted_samples(tmp_path: Path,
         server.script(["ok", "ok", "ok", "500"])
         config = _config(tmp_path, server, 0)
         failed = cli("build", SHARED_QUERIES / "causal.json", "--size", "6", "--pool",
-                     shared_pools / "general-bench", "--role", "verifier=flaky", "-j", "1",
+                     _causal_pool(tmp_path, shared_pools), "--role", "verifier=flaky", "-j", "1",
                      "--config", config, "--out", run)
         assert failed.returncode == 1 and "Traceback" not in failed.stderr
         accepted = run / "samples" / "accepted.jsonl"

@@ -4,6 +4,7 @@ and in a real one for a build, a resume, an error and SIGKILL."""
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 import socket
 import subprocess
@@ -59,7 +60,7 @@ def test_starter_pool_is_the_default(tmp_path: Path) -> None:
 def test_plan_then_resume_builds(tmp_path: Path, shared_pools: Path) -> None:
     run = tmp_path / "run"
     planned = cli("plan", SHARED_QUERIES / "causal.json", "--size", "10", "--pool",
-                  shared_pools / "general-bench", "--out", run)
+                  _causal_pool(tmp_path, shared_pools), "--out", run)
     assert planned.returncode == 0, planned.stderr
     plan_md = (run / "plan" / "plan.md").read_text()
     assert "quota" in plan_md and not (run / "benchmark").exists()
@@ -197,7 +198,7 @@ def test_shortfall_is_reported_and_the_build_fails_when_every_item_is_rejected(t
         "reason": "never good enough", "answerable": True, "answer_correct": False}}]))
     run = tmp_path / "run"
     result = cli("build", SHARED_QUERIES / "causal.json", "--size", "3", "--pool",
-                 shared_pools / "general-bench", "--model", "mock", "--role",
+                 _causal_pool(tmp_path, shared_pools), "--model", "mock", "--role",
                  f"verifier=mock:{script}", "--out", run)
     assert result.returncode == 3  # an empty benchmark is a failed build
     assert "shortfall" in result.stdout
@@ -219,7 +220,7 @@ def test_a_designed_plan_that_cannot_be_grounded_falls_back_to_rules(
          "modalities": ["video"], "answer_type": "multiple_choice"}]}}]))
     run = tmp_path / "run"
     result = cli("build", SHARED_QUERIES / "causal.json", "--size", "6", "--pool",
-                 shared_pools / "general-bench", "--model", f"mock:{script}", "--out", run)
+                 _causal_pool(tmp_path, shared_pools), "--model", f"mock:{script}", "--out", run)
     assert result.returncode == 0, result.stderr
     assert len(benchmark(run)) == 6
     subtasks = json.loads((run / "plan" / "subtasks.json").read_text())
@@ -230,3 +231,13 @@ def test_a_designed_plan_that_cannot_be_grounded_falls_back_to_rules(
     calls = model_calls(run)
     assert cli("resume", run).returncode == 0
     assert model_calls(run) == calls  # the replaced subtasks are not redone on resume
+
+
+def _causal_pool(tmp_path: Path, shared_pools: Path) -> Path:
+    """A pool of General-Bench's Causal-Reasoning alone: items that ask a question, so what
+    rejects them is the verifier under test, not the rule that an item must ask something
+    (Ethical-Reasoning's bare statements, which causal.json also finds, fail that rule)."""
+    pool = tmp_path / "causal-pool"
+    shutil.copytree(shared_pools / "general-bench" / "datasets" / "nlp" / "Causal-Reasoning",
+                    pool / "Causal-Reasoning")
+    return pool

@@ -165,7 +165,8 @@ def test_layers_stop_at_the_first_rejection(tmp_path: Path, mock_client) -> None
     assert "one_correct" in {c.check for c in checks if not c.passed}
     blank_page, state = _image_item(tmp_path)  # the blank PNG does not show SHOWN
     checks = verify_sample(blank_page, state, IMAGE_SUB, tmp_path, client, 0, VerifyLayers.full())
-    assert checks[-1].check == "ocr_readback" and not checks[-1].passed
+    assert [(c.check, c.passed) for c in checks][-2:] == [("ocr_readback", False),
+                                                          ("ocr_evidence", False)]
     assert not client.provider.calls
 
 
@@ -183,7 +184,8 @@ def test_full_layers_on_a_real_page(tmp_path: Path, mock_client) -> None:  # typ
                                                   "answer_correct": True}))
     checks = verify_sample(sample, state, IMAGE_SUB, tmp_path, client, 0, VerifyLayers.full())
     assert all(c.passed for c in checks), checks
-    assert [c.check for c in checks][-3:] == ["ocr_readback", "blind", "semantic"]
+    assert [c.check for c in checks][-4:] == ["ocr_readback", "ocr_evidence", "blind",
+                                              "semantic"]
     text_only = verify_sample(_sample(), SampleState(), SUB, tmp_path, client, 0,
                               VerifyLayers.full())
     assert [c.check for c in text_only][-1] == "semantic"
@@ -200,3 +202,84 @@ def test_a_rewritten_item_is_judged_against_its_source(mock_client) -> None:  # 
     assert source in prompt and '"faithful"' in prompt
     plain = mock_client(MockRule("Gold answer", {"answerable": True, "answer_correct": True}))
     assert semantic_check(plain, _sample(), seed=0).passed  # no source: no faithfulness asked
+
+
+# ---------------------------------------------------------------- a reviewer's rules
+
+MC_FORMAT = ("Answer the question by choosing exactly one of the options. Reply with the text of "
+             "the option only.")
+
+
+def _reasons(sample: BenchmarkSample, tmp_path: Path,
+             state: SampleState | None = None) -> dict[str, str]:
+    return {c.check: c.reason for c in rule_checks(sample, SUB, tmp_path, state) if not c.passed}
+
+
+def test_an_item_that_asks_nothing_is_rejected_with_its_reason(tmp_path: Path) -> None:
+    item = _sample(instruction=MC_FORMAT, options=["showy", "greedy", "direct"], answer="direct",
+                   question="The target was to the left, so Rick told Mike to look in that "
+                            "direction.")
+    assert _reasons(item, tmp_path) == {"asks": "the item asks nothing: no question or task "
+                                                "statement in its instruction, context, "
+                                                "question or media (only how to answer)"}
+    stated = item.model_copy(update={"instruction": "Which word describes Rick? " + MC_FORMAT})
+    assert _reasons(stated, tmp_path) == {}
+
+
+def test_a_yes_no_item_without_its_proposition_is_rejected(tmp_path: Path) -> None:
+    item = _sample(instruction="Answer the question with yes or no only.",
+                   question="Vivaldi streamed his concerto online to his subscribers.",
+                   options=["Yes", "No"], answer="Yes")
+    failed = _reasons(item, tmp_path)
+    assert set(failed) == {"asks", "yes_no_proposition"}
+    assert 'says what "yes" would mean' in failed["yes_no_proposition"]
+    asked = item.model_copy(update={"question": item.question + " Does this sentence contain "
+                                                                "an anachronism?"})
+    assert _reasons(asked, tmp_path) == {}
+
+
+def test_restating_options_and_a_gold_the_source_does_not_single_out(tmp_path: Path) -> None:
+    restating = _sample(question="How would Kai feel afterwards?",
+                        options=["Feeling sad", "Sad", "Proud"], answer="Sad")
+    assert _reasons(restating, tmp_path) == {
+        "options_distinct": "options restate each other: 'Feeling sad' / 'Sad'"}
+    shapes = _sample(question='This SVG path element <path d="M 1,2 A 3,3 0 1,0 5,6"/> draws a',
+                     options=["circle", "kite", "ellipse"], answer="circle")
+    tied = SampleState(answer="circle", answer_aliases=["circle", "ellipse"])
+    assert _reasons(shapes, tmp_path, tied) == {
+        "gold_unique": "the source counts 2 options as right: 'circle', 'ellipse'"}
+    assert _reasons(shapes, tmp_path, SampleState(answer="circle")) == {}
+
+
+def test_the_semantic_check_judges_the_subtask_and_keeps_its_reason(mock_client) -> None:  # type: ignore[no-untyped-def]
+    subtask = Subtask(name="Capital cities", description="name the capital of a country")
+    good = mock_client(MockRule("Gold answer", {"reason": "Paris is the capital",
+                                                "answerable": True, "answer_correct": True,
+                                                "tests_subtask": True}))
+    result = semantic_check(good, _sample(), seed=0, subtask=subtask)
+    assert result.passed and result.reason == "Paris is the capital"
+    prompt = good.provider.calls[-1].messages[-1]["content"]
+    assert 'subtask "Capital cities": name the capital of a country' in prompt
+    assert '"tests_subtask"' in prompt
+    off = mock_client(MockRule("Gold answer", {"reason": "it asks about rivers",
+                                               "answerable": True, "answer_correct": True,
+                                               "tests_subtask": False}))
+    result = semantic_check(off, _sample(), seed=0, subtask=subtask)
+    assert not result.passed
+    assert result.reason == "does not test its subtask 'Capital cities': it asks about rivers"
+    assert '"tests_subtask"' not in _prompt_without_subtask(off)
+
+
+def _prompt_without_subtask(client) -> str:  # type: ignore[no-untyped-def]
+    semantic_check(client, _sample(), seed=0)
+    return str(client.provider.calls[-1].messages[-1]["content"])
+
+
+def test_true_false_letter_codes_must_be_spelled_out(tmp_path: Path) -> None:
+    coded = _sample(instruction="Answer the question with yes or no only.",
+                    question="Is this statement a misconception? Cracking your knuckles causes "
+                             "arthritis.", options=["T", "F"], answer="T")
+    assert _reasons(coded, tmp_path) == {
+        "codes_explained": "the options T / F are letter codes the item does not spell out"}
+    spelled = coded.model_copy(update={"instruction": "Reply T for true or F for false."})
+    assert _reasons(spelled, tmp_path) == {}
