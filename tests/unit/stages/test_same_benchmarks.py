@@ -25,7 +25,8 @@ def _cases(shared: Path) -> dict[str, tuple[object, int, list[Path], str | None]
         "starter-rules": (STARTER_QUERY, 20, [], None),
         "starter-mock": (STARTER_QUERY, 20, [], "mock"),
         "temporal-rules": (queries / "temporal.json", 12, [shared / "general-bench"], None),
-        "causal-mock": (queries / "causal.json", 16, [shared / "bigbench"], "mock"),
+        "causal-mock": (queries / "causal.json", 16,
+                        [shared / "general-bench", shared / "bigbench"], "mock"),
     }
 
 
