@@ -36,6 +36,7 @@ _SUFFIXES = (
 _WORD = re.compile(r"[^\W_]+")
 
 Floats = NDArray[np.float64]
+_MIN_CARDS_FOR_COMMON = 8  # pools with fewer cards cannot say which terms most cards hold
 Mask = NDArray[np.bool_]
 
 
@@ -180,7 +181,8 @@ class BM25Index:
         """Per card, the IDF-weighted share of the text's informative terms it holds (0..1).
         A term no card holds weighs as much as the rarest term, so asking for what the pool
         lacks lowers it; a term most cards hold ("question", "model") informs of nothing."""
-        common = len(self.cards) / 2
+        # in a pool too small to tell, every term informs
+        common = len(self.cards) / 2 if len(self.cards) >= _MIN_CARDS_FOR_COMMON else math.inf
         terms = [t for t in dict.fromkeys(tokenize(text))
                  if len(self._postings.get(t, ((),))[0]) <= common]
         out = np.zeros(len(self.cards), dtype=np.float64)
