@@ -16,6 +16,20 @@ _SENTENCE_END = re.compile(r"(?<=[.?!])\s+")
 _PARAGRAPH = "\n\n"  # after a statement of several lines (a table, worked examples)
 
 
+_MASK = re.compile(r"<MASK>|\[MASK\]|<mask>|_{3,}")
+
+
+def implied_statement(text: str, from_dialog: bool) -> str:
+    """What an item asks when its dataset does not say it: which words fill a masked span, or
+    the next turn of a dialogue that is all the item holds."""
+    mask = _MASK.search(text)
+    if mask:
+        return f"Choose what fills {mask.group(0)} in the text."
+    if from_dialog:
+        return "Write the next turn of this dialogue."
+    return ""
+
+
 def item_instruction(statement: str, answer_format: str, question: str) -> str:
     """The dataset's task statement (unless the question already holds it), then the answer
     format; a sentence of the answer format the statement already says is not said again."""

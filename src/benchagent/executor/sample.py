@@ -9,7 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchagent.executor.itemtext import item_instruction, spell_out_codes, spelled_space
+from benchagent.executor.itemtext import (
+    implied_statement,
+    item_instruction,
+    spell_out_codes,
+    spelled_space,
+)
 from benchagent.executor.sample_plan import SamplePolicy, plan_sample
 from benchagent.executor.steps import run_plan
 from benchagent.executor.verify import VerifyLayers, verify_sample
@@ -64,9 +69,12 @@ def initial_state(source: SourceSample, job: PairJob) -> SampleState:
     question, context, statement = source.question, source.context, source.instruction
     if not context and source.dialog:
         context = "\n".join(source.dialog)
+    from_dialog = not question and not source.context and bool(source.dialog)
     if not question:  # datasets whose only text is the context (masked dialogues, say)
         question, context = (context, "") if context else (statement, "")
         statement = statement if question != statement else ""
+    if not statement.strip():
+        statement = implied_statement(f"{context}\n{question}", from_dialog)
     options, answer, aliases = spell_out_codes(list(source.options), source.answer,
                                                list(source.answer_aliases), job.answer_space)
     return SampleState(question=question, context=context, options=options, answer=answer,

@@ -16,7 +16,7 @@ from benchagent.pool import Pool
 from benchagent.records import Allocation, Query
 
 SMALLER_THAN_ASKED = "smaller than asked: "
-NOT_SERVED = "not served: "
+NOT_SERVED = "not clearly served: "
 
 
 @dataclass(frozen=True)
@@ -31,9 +31,10 @@ class RequestPart:
 
     def line(self) -> str:
         if self.relevance is None:
-            return f"\u201c{self.clause}\u201d: not served; no planned dataset"
-        return (f"\u201c{self.clause}\u201d: {'served' if self.served else 'not served'}; best "
-                f"planned dataset {self.dataset}, {self.relevance.describe()}")
+            return f"\u201c{self.clause}\u201d: not clearly served; no planned dataset"
+        verdict = "served" if self.served else "not clearly served"
+        return (f"\u201c{self.clause}\u201d: {verdict}; best planned dataset {self.dataset}, "
+                f"{self.relevance.describe()}")
 
 
 def request_parts(query: Query, allocation: Allocation, pool: Pool) -> list[RequestPart]:

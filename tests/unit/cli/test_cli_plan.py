@@ -136,7 +136,7 @@ def test_a_request_no_dataset_serves_ends_with_a_diagnosis_unless_related_are_le
     loose = cli("plan", request, "--size", "12", "--pool", shared_pools / "bigbench",
                 "--include-related", "--out", tmp_path / "loose")
     assert loose.returncode == 0, loose.stderr
-    assert "not served: “recognises common misconceptions”" in loose.stdout
+    assert "not clearly served: “recognises common misconceptions”" in loose.stdout
     groundings = json.loads((tmp_path / "loose" / "plan" / "groundings.json").read_text())
     assert groundings and all(0.25 <= g["scores"]["request_relevance"] < 0.5
                               for g in groundings)

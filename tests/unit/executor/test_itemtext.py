@@ -203,3 +203,12 @@ def test_misconception_items_spell_out_their_codes(tmp_path: Path) -> None:
     assert [(sorted(i.options), i.answer) for i in items] == [
         (["False", "True"], "False"), (["False", "True"], "True")]
     assert items[0].instruction == f"Distinguish true statements from common misconceptions. {MC}"
+
+
+def test_a_masked_span_or_a_bare_dialogue_says_what_it_asks() -> None:
+    from benchagent.executor.itemtext import implied_statement
+    assert implied_statement("My training lasts for <MASK> .", from_dialog=False) == (
+        "Choose what fills <MASK> in the text.")
+    assert implied_statement("Is this seat taken?\nSorry, it is.", from_dialog=True) == (
+        "Write the next turn of this dialogue.")
+    assert implied_statement("Is this seat taken?", from_dialog=False) == ""
