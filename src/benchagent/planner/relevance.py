@@ -69,7 +69,7 @@ def request_relevance(query: Query, pool: Pool) -> dict[str, Relevance]:
     if names_content(query):
         return relevance(content_text(query), pool, wanted, made)
     return {c.id: Relevance(1.0, None, 1.0, form_only=True) for c in pool.cards
-            if eligible(c, wanted, made)}
+            if eligible(c, wanted, made, strict=True)}
 
 
 def clauses(text: str) -> list[str]:
@@ -79,12 +79,15 @@ def clauses(text: str) -> list[str]:
     return [p for p in parts if len(re.findall(r"[^\W\d_]{3,}", p)) >= _MIN_CLAUSE_WORDS]
 
 
-def eligible(card: DatasetCard, wanted: list[Modality], produced: set[Modality]) -> bool:
+def eligible(card: DatasetCard, wanted: list[Modality], produced: set[Modality],
+             strict: bool = False) -> bool:
     """The card natively has every medium the request needs that is not to be made from text,
-    and no other: a question rendered as an image comes from a text dataset, not a photo."""
+    and no medium it did not ask for; it may already have the media to be made (spoken
+    questions for a "read aloud" request) unless `strict` (a request about the form alone:
+    a question rendered as an image comes from a text dataset, not a photo)."""
     inputs = set(card.modalities_in) - {Modality.text}
     native = set(wanted) - {Modality.text} - produced
-    return inputs == native
+    return inputs == native or (not strict and inputs == native | produced)
 
 
 def _sigmoid(x: float) -> float:

@@ -15,6 +15,7 @@ import pytest
 from tests.conftest import SHARED_QUERIES
 
 from benchagent.cli import show
+from benchagent.executor.run import SYSTEMATIC_AFTER
 from runcli import CliResult, benchmark, cli, cli_popen, cli_subprocess, model_calls
 
 
@@ -119,7 +120,7 @@ def _slow_mock(tmp_path: Path) -> Path:
 
 def test_sigkill_mid_execution_resumes_to_the_same_benchmark(tmp_path: Path,
                                                             shared_pools: Path) -> None:
-    args = [SHARED_QUERIES / "social_ethics.json", "--size", "24", "--pool",
+    args = [SHARED_QUERIES / "temporal.json", "--size", "24", "--pool",
             shared_pools / "general-bench", "--model", f"mock:{_slow_mock(tmp_path)}",
             "--seed", "7", "-j", "4"]
     clean = tmp_path / "clean"
@@ -208,7 +209,9 @@ def test_shortfall_is_reported_and_the_build_fails_when_every_item_is_rejected(t
     assert sum(s["missing"] for s in manifest["shortfall"]) == 3
     assert all("never good enough" in s["cause"] for s in manifest["shortfall"])
     rejected = (run / "samples" / "rejected.jsonl").read_text().splitlines()
-    assert len(rejected) == 3 * 5  # attempts_per_item candidates per quota slot
+    # one check failing every candidate stops the pair before its budget of 3 * 5
+    assert len(rejected) == SYSTEMATIC_AFTER
+    assert all("stopped early" in s["cause"] for s in manifest["shortfall"])
     assert "shortfall" in cli("show", run).stdout
 
 

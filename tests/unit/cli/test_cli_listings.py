@@ -99,9 +99,13 @@ def test_show_keeps_long_subtask_and_model_names(tmp_path: Path, shared_pools: P
     # a subtask name may have 80 characters: with the table's borders, still too wide
     names = [f"{PREFIX}_{part}"[-80:] for part in ("in_dialogues", "in_news")]
     script = tmp_path / ("a_mock_script_whose_path_makes_the_model_label_long" * 2 + ".json")
+    # each description serves the request and a dataset of its own, so both subtasks stay
+    descriptions = ["Causal reasoning: identify the cause or the effect of an everyday event.",
+                    "Causal reasoning over documents: why things happened, from long articles."]
     script.write_text(json.dumps([{"match": "Propose between", "response": {"subtasks": [
-        {"name": name, "description": f"Which event caused which, {name[-7:]}.",
-         "modalities": ["text"], "answer_type": "multiple_choice"} for name in names]}}]))
+        {"name": name, "description": text, "modalities": ["text"],
+         "answer_type": "multiple_choice"} for name, text in zip(names, descriptions,
+                                                                   strict=True)]}}]))
     run = tmp_path / "run"
     planned = cli("plan", SHARED_QUERIES / "causal.json", "--size", "4", "--pool",
                   shared_pools / "general-bench", "--model", f"mock:{script}", "--out", run)

@@ -302,9 +302,13 @@ def _harsh_verifier(tmp_path: Path, times: int | None) -> Path:
 
 def test_a_partial_shortfall_keeps_exit_code_zero(tmp_path: Path, shared_pools: Path) -> None:
     run = tmp_path / "run"
+    script = tmp_path / "picky.json"  # rejects Causal-Reasoning's items, passes the others
+    script.write_text(json.dumps([{"match": f"What is the {kind} of", "response": {
+        "reason": "never good enough", "answerable": True, "answer_correct": False}}
+        for kind in ("cause", "effect")]))
     result = cli("build", SHARED_QUERIES / "causal.json", "--size", "3", "--pool",
                  shared_pools / "general-bench", "--model", "mock", "--role",
-                 f"verifier=mock:{_harsh_verifier(tmp_path, 5)}", "-j", "1", "--out", run)
+                 f"verifier=mock:{script}", "-j", "1", "--out", run)
     assert result.returncode == 0, result.stderr
     assert "shortfall" in result.stdout and 0 < len(benchmark(run)) < 3
     assert "error" not in result.stderr
@@ -321,7 +325,7 @@ def _slow_mock(tmp_path: Path) -> Path:
 
 def test_ctrl_c_mid_build_exits_130_and_resume_finishes_the_same_benchmark(
         tmp_path: Path, shared_pools: Path) -> None:
-    args = [SHARED_QUERIES / "social_ethics.json", "--size", "16", "--pool",
+    args = [SHARED_QUERIES / "temporal.json", "--size", "16", "--pool",
             shared_pools / "general-bench", "--model", f"mock:{_slow_mock(tmp_path)}",
             "--seed", "3", "-j", "2"]
     clean = tmp_path / "clean"

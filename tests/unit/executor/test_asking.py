@@ -140,7 +140,8 @@ def _rate(pool: Pool, name: str, with_task_prefix: bool) -> float:
     ("strategyqa", 1.0, 1.0), ("temporal_sequences", 1.0, 1.0), ("date_understanding", 1.0, 1.0),
     ("logical_deduction/three_objects", 1.0, 1.0), ("social_iqa", 1.0, 1.0),
     ("implicatures", 0.0, 1.0), ("navigate", 0.0, 1.0), ("disambiguation_qa", 0.0, 1.0),
-    ("word_sorting", 0.0, 1.0), ("sports_understanding", 0.0, 1.0)])
+    ("word_sorting", 0.0, 1.0),
+    ("sports_understanding", 1.0, 1.0)])  # its loader puts "Plausible/implausible?" after it
 def test_whole_bigbench_tasks_ask_only_with_their_question(bigbench: Pool, name: str,
                                                            bare: float, prefixed: float) -> None:
     assert _rate(bigbench, name, False) == pytest.approx(bare, abs=0.01)
