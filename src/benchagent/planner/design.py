@@ -12,7 +12,13 @@ from pydantic import BaseModel, Field, create_model
 from benchagent.errors import BenchagentError
 from benchagent.models import ModelClient
 from benchagent.operators import REGISTRY
-from benchagent.planner.relevance import RELEVANT, clauses, relevance, request_relevance
+from benchagent.planner.relevance import (
+    RELEVANT,
+    Relevance,
+    clauses,
+    relevance,
+    request_relevance,
+)
 from benchagent.planner.request import (
     content_text,
     names_content,
@@ -113,8 +119,8 @@ def _clause_title(clause: str, content: bool = True) -> str:
     return (text[:1].upper() + text[1:])[:80]
 
 
-def _nothing_serves(query: Query, pool: Pool, floor: float) -> PlanningError:
-    scored = request_relevance(query, pool)
+def _nothing_serves(query: Query, pool: Pool, scored: dict[str, Relevance],
+                    floor: float) -> PlanningError:
     if not scored:
         return PlanningError("no dataset in the pool has the inputs the request asks for "
                              f"({', '.join(m.value for m in query_modalities(query))}): add "
@@ -135,7 +141,7 @@ def design_rules(query: Query, pool: Pool, max_subtasks: int,
     served = sorted((cid for cid, r in scored.items() if r.score >= floor),
                     key=lambda cid: (-scored[cid].score, pool.card(cid).name))
     if not served:
-        raise _nothing_serves(query, pool, floor)
+        raise _nothing_serves(query, pool, scored, floor)
     content = names_content(query)
     parts = clauses(content_text(query)) or [content_text(query)]
     if not content:  # one subtask: the request's own first clause
