@@ -14,6 +14,7 @@ from benchagent.trace import Trace
 REPO = Path(__file__).resolve().parents[1]
 SHARED_POOLS = Path(os.environ.get("BENCHAGENT_SHARED_POOLS", REPO.parent / "shared" / "pools"))
 SHARED_QUERIES = SHARED_POOLS.parent / "queries"
+pytest_plugins = ["browser"]  # the browser_page fixture: headless Chromium for page tests
 
 
 @pytest.fixture(autouse=True)
