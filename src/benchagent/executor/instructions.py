@@ -16,7 +16,7 @@ _TEMPLATES = {
     AnswerType.yes_no: "Answer the question with yes or no only.",
     AnswerType.number: "Answer the question with a number only.",
     AnswerType.short_text: "Answer the question with a short phrase only.",
-    AnswerType.free_form: "Answer the question in a few sentences.",
+    AnswerType.free_form: "Answer in a few sentences.",
 }
 
 

@@ -17,6 +17,14 @@ _PARAGRAPH = "\n\n"  # after a statement of several lines (a table, worked examp
 
 
 _MASK = re.compile(r"<MASK>|\[MASK\]|<mask>|_{3,}")
+_OWN_FORMAT = re.compile(
+    r"\b(format (each|your|the) \w+|provide only|output only|only output|in the (following )?"
+    r"format|(respond|reply|answer) (only )?(with|in) (a|an|the|one|exactly)\b)", re.IGNORECASE)
+
+
+def states_own_format(question: str) -> bool:
+    """The question says how to write the answer ("Format each relation as ...")."""
+    return bool(_OWN_FORMAT.search(question))
 
 
 def implied_statement(text: str, from_dialog: bool) -> str:

@@ -14,6 +14,7 @@ from benchagent.executor.itemtext import (
     item_instruction,
     spell_out_codes,
     spelled_space,
+    states_own_format,
 )
 from benchagent.executor.sample_plan import SamplePolicy, plan_sample
 from benchagent.executor.steps import run_plan
@@ -21,6 +22,7 @@ from benchagent.executor.verify import VerifyLayers, verify_sample
 from benchagent.models import ModelClient
 from benchagent.operators import REGISTRY, OpContext, OperatorError, SampleState
 from benchagent.records import (
+    AnswerType,
     BenchmarkSample,
     CheckResult,
     DatasetCard,
@@ -79,9 +81,17 @@ def initial_state(source: SourceSample, job: PairJob) -> SampleState:
                                                list(source.answer_aliases), job.answer_space)
     return SampleState(question=question, context=context, options=options, answer=answer,
                        answer_aliases=aliases, answer_type=job.card.answer_type,
-                       instruction=item_instruction(statement, job.instruction, question),
+                       instruction=item_instruction(statement, _answer_format(job, question),
+                                                    question),
                        images=list(source.images), audio=list(source.audio),
                        dialog=list(source.dialog))
+
+
+def _answer_format(job: PairJob, question: str) -> str:
+    """The subtask's answer format, unless a free-form question says its own."""
+    free = {job.card.answer_type, job.subtask.answer_type} <= {AnswerType.free_form,
+                                                                AnswerType.short_text}
+    return "" if free and states_own_format(question) else job.instruction
 
 
 def _to_sample(state: SampleState, source: SourceSample, job: PairJob, key: str,

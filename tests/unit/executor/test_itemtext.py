@@ -212,3 +212,21 @@ def test_a_masked_span_or_a_bare_dialogue_says_what_it_asks() -> None:
     assert implied_statement("Is this seat taken?\nSorry, it is.", from_dialog=True) == (
         "Write the next turn of this dialogue.")
     assert implied_statement("Is this seat taken?", from_dialog=False) == ""
+
+
+def test_a_free_form_question_that_states_its_format_keeps_it_alone(tmp_path: Path) -> None:
+    question = ("Extract all relations between the speakers of this dialogue. Format each "
+                "relation as (entity1 => relation => entity2).")
+    source = SourceSample(dataset_id="d1", source_id="s1", question=question,
+                          context="Speaker 1: Hi Monica.", answer="(Speaker 1 => per:friends "
+                                                                   "=> Monica)")
+    state = initial_state(source, _job(AnswerType.free_form, tmp_path, []))
+    assert state.instruction == ""  # no "answer in a few sentences" against the stated format
+    plain = SourceSample(dataset_id="d1", source_id="s2", question="Why did the speaker leave?",
+                         answer="She was late.")
+    free = rules_instruction(Subtask(name="s", description="d", answer_type=AnswerType.free_form))
+    assert initial_state(plain, _job(AnswerType.free_form, tmp_path, [])).instruction == free
+    mc_source = SourceSample(dataset_id="d1", source_id="s3", options=["a", "b"], answer="a",
+                             question="Provide only the category name as output.")
+    assert initial_state(mc_source, _job(AnswerType.multiple_choice, tmp_path,
+                                         ["a", "b"])).instruction == MC
