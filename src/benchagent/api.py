@@ -33,6 +33,7 @@ from benchagent.models import (
     parse_model_spec,
 )
 from benchagent.planner.coverage import NOT_SERVED, SMALLER_THAN_ASKED
+from benchagent.planner.demands import NOT_MET
 from benchagent.pool import Pool, default_starter_pool
 from benchagent.records import MAX_QUERY_CHARS, Allocation, BenchmarkSample, Query, Shortfall
 from benchagent.stages import (
@@ -82,13 +83,13 @@ class BuildResult:
 
     @property
     def plan_notes(self) -> list[str]:
-        """Why the plan holds fewer items than the target, and the parts of the request it
-        does not serve."""
+        """Why the plan holds fewer items than the target, and the parts and demands of the
+        request it does not serve."""
         path = self.run_dir / ALLOCATION
         if not path.is_file():
             return []
         notes = Allocation.model_validate_json(path.read_text(encoding="utf-8")).notes
-        return [n for n in notes if n.startswith((SMALLER_THAN_ASKED, NOT_SERVED))]
+        return [n for n in notes if n.startswith((SMALLER_THAN_ASKED, NOT_SERVED, NOT_MET))]
 
     def samples(self) -> list[BenchmarkSample]:
         return [BenchmarkSample.model_validate(r) for r in read_jsonl(self.benchmark_path)]

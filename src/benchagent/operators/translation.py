@@ -21,7 +21,7 @@ from benchagent.operators.registry import (
 from benchagent.operators.wording import NUMERIC, YES_NO, given_away, mentions, normalize
 from benchagent.records import FieldRole
 
-_LANGUAGES = {
+LANGUAGES = {
     "ar": "Arabic", "bn": "Bengali", "cs": "Czech", "da": "Danish", "de": "German",
     "el": "Greek", "en": "English", "es": "Spanish", "fa": "Persian", "fi": "Finnish",
     "fr": "French", "he": "Hebrew", "hi": "Hindi", "hu": "Hungarian", "id": "Indonesian",
@@ -43,10 +43,10 @@ class Translation(BaseModel):
 def language_name(target: str) -> str:
     """The language a code ('fr', 'pt-BR') or a name ('German') stands for; ValueError else."""
     raw = target.strip()
-    names = {name.lower(): name for name in _LANGUAGES.values()}
+    names = {name.lower(): name for name in LANGUAGES.values()}
     code = re.split(r"[-_]", raw.lower())[0]
-    if code in _LANGUAGES:
-        return _LANGUAGES[code]
+    if code in LANGUAGES:
+        return LANGUAGES[code]
     if raw.lower() in names:
         return names[raw.lower()]
     raise ValueError(f"must be a language code such as 'fr' (or a language name), not {raw!r}")

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field, create_model
 from benchagent.errors import BenchagentError
 from benchagent.models import ModelClient
 from benchagent.operators import REGISTRY
+from benchagent.planner.demands import languages_the_pool_lacks
 from benchagent.planner.relevance import (
     RELEVANT,
     Relevance,
@@ -126,9 +127,12 @@ def _nothing_serves(query: Query, pool: Pool, scored: dict[str, Relevance],
                              f"({', '.join(m.value for m in query_modalities(query))}): add "
                              "a pool with such data (--pool)")
     best = max(scored, key=lambda cid: scored[cid].score)
+    lacking = languages_the_pool_lacks(query, pool)
+    also = (f"; it also asks for items in {', '.join(lacking)}, which no dataset of the pool "
+            "is in (translate makes them with an executor model)") if lacking else ""
     return PlanningError(
         f"no dataset in the pool serves the request: the closest, {pool.card(best).name}, has "
-        f"{scored[best].describe()}, below {floor}; add datasets that test it (--pool), "
+        f"{scored[best].describe()}, below {floor}{also}; add datasets that test it (--pool), "
         "rephrase the request, or let related datasets in (--include-related)")
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from benchagent.planner.coverage import SMALLER_THAN_ASKED, request_parts
+from benchagent.planner.demands import Demand
 from benchagent.planner.request import names_content
 from benchagent.pool import Pool
 from benchagent.records import (
@@ -48,24 +50,27 @@ def _subtask_section(subtask: Subtask, groundings: list[Grounding],
     return [*lines, ""]
 
 
-def _request_parts(query: Query, allocation: Allocation, pool: Pool) -> list[str]:
+def _request_parts(query: Query, allocation: Allocation, pool: Pool,
+                   demands: Sequence[Demand]) -> list[str]:
     lines = ["## What the plan serves", ""]
     if not names_content(query):
-        return [*lines, "The request names no content: every dataset with the inputs it asks "
-                "for serves it.", ""]
+        lines += ["The request names no content: every dataset with the inputs it asks for "
+                  "serves it.", ""]
     lines += [f"- {part.line()}" for part in request_parts(query, allocation, pool)]
+    lines += [f"- {demand.line()}" for demand in demands]
     lines += [f"- size: {n}" for n in allocation.notes if n.startswith(SMALLER_THAN_ASKED)]
     return [*lines, ""]
 
 
 def render_plan_md(query: Query, subtasks: list[Subtask], groundings: list[Grounding],
                    allocation: Allocation, pool: Pool, rejected: list[RejectedPlan],
-                   design_log: list[DesignStep] | None = None) -> str:
+                   design_log: list[DesignStep] | None = None,
+                   demands: Sequence[Demand] = ()) -> str:
     quotas = {(q.subtask, q.dataset_id): q for q in allocation.quotas}
     lines = [f"# Plan: {query.id}", "", f"> {query.description}", "",
              f"Target size: **{allocation.target_size}**; allocated: "
              f"**{sum(q.quota for q in allocation.quotas)}**.", ""]
-    lines += _request_parts(query, allocation, pool)
+    lines += _request_parts(query, allocation, pool, demands)
     for subtask in subtasks:
         lines += _subtask_section(subtask, groundings, quotas, pool)
     if allocation.notes:

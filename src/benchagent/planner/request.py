@@ -13,7 +13,7 @@ CUES = {Modality.image: re.compile(r"\b(image|images|picture|photo|diagram|chart
                                    r"listen\w*|sound|clip)\b", re.IGNORECASE),
         Modality.video: re.compile(r"\b(video|videos|footage|movie clips?)\b", re.IGNORECASE)}
 # Words saying the media are to be made from text ("rendered as an image", "read aloud").
-PRODUCED = re.compile(r"\b(render\w*|read aloud|spoken|speak\w*|hears?|synthesi[sz]\w*|"
+PRODUCED = re.compile(r"\b(render\w*|read aloud|spoken|speak(s|ing)?|hears?|synthesi[sz]\w*|"
                       r"text (shown|in) (an )?images?)\b", re.IGNORECASE)
 
 
@@ -59,7 +59,7 @@ def query_modalities(query: Query) -> list[Modality]:
 
 _MADE = {Modality.image: re.compile(r"\b(render\w*|drawn|text (shown|in) (an )?images?)\b",
                                    re.IGNORECASE),
-         Modality.audio: re.compile(r"\b(read aloud|spoken|speak\w*|hears?|synthesi[sz]\w*)\b",
+         Modality.audio: re.compile(r"\b(read aloud|spoken|speak(s|ing)?|hears?|synthesi[sz]\w*)\b",
                                    re.IGNORECASE)}
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from benchagent.planner import render_plan_md
 from benchagent.planner.coverage import unserved_notes
+from benchagent.planner.demands import request_demands, unmet_notes
 from benchagent.planner.feedback import PlanState, allocate_with_feedback
 from benchagent.planner.grounding import GroundingReport
 from benchagent.records import Grounding, RejectedPlan, Subtask
@@ -26,14 +27,17 @@ def run_allocation(ctx: BuildContext, mode: StageRun) -> None:
                              rejected=ctx.read_list(REJECTED_PLANS, RejectedPlan))
     state = PlanState(ctx.read_list(SUBTASKS, Subtask), report, design_log(ctx))
     state, allocation = allocate_with_feedback(planner_setup(ctx), state)
+    demands = request_demands(ctx.query, allocation, state.report.groundings, ctx.pool,
+                              has_executor=ctx.models.get("executor") is not None)
     allocation = allocation.model_copy(update={"notes": [
-        *allocation.notes, *unserved_notes(ctx.query, allocation, ctx.pool)]})
+        *allocation.notes, *unserved_notes(ctx.query, allocation, ctx.pool),
+        *unmet_notes(demands)]})
     write_plan_state(ctx, state)
     ctx.write(ALLOCATION, allocation)
     ctx.store.manifest.subtasks = [st.name for st in state.subtasks]
     atomic_write_text(ctx.store.path(PLAN_MD), render_plan_md(
         ctx.query, state.subtasks, state.report.groundings, allocation, ctx.pool,
-        state.report.rejected, state.log.steps))
+        state.report.rejected, state.log.steps, demands))
 
 
 STAGE = Stage("allocation", run_allocation, inputs=(GROUNDINGS, SUBTASKS),
