@@ -51,5 +51,15 @@ def scored_right(options: Sequence[str], answer: str, aliases: Sequence[str]) ->
     return [o for o in options if normalize(o) in golds]
 
 
+def one_right_option(options: Sequence[str], answer: str, aliases: Sequence[str]) -> list[str]:
+    """The options without the other ones the source also counts as right ("circle" and
+    "ellipse" for a circular arc), so that the gold is the one right option; unchanged when
+    that would leave fewer than two options."""
+    gold = normalize(answer)
+    right = {normalize(o) for o in scored_right(options, answer, aliases)} - {gold}
+    kept = [o for o in options if normalize(o) not in right]
+    return kept if len(kept) >= 2 else list(options)
+
+
 def describe_pairs(pairs: Sequence[tuple[str, str]], limit: int = 3) -> str:
     return "; ".join(f"{a[:60]!r} / {b[:60]!r}" for a, b in pairs[:limit])

@@ -16,6 +16,7 @@ from benchagent.executor.itemtext import (
     spelled_space,
     states_own_format,
 )
+from benchagent.executor.option_rules import one_right_option
 from benchagent.executor.sample_plan import SamplePolicy, plan_sample
 from benchagent.executor.steps import run_plan
 from benchagent.executor.verify import VerifyLayers, verify_sample
@@ -67,7 +68,7 @@ def _slug(text: str) -> str:
 def initial_state(source: SourceSample, job: PairJob) -> SampleState:
     """The item as its dataset words it: the dataset's task statement and the subtask's answer
     format as the instruction (a task statement with nothing else to ask about is the
-    question), option codes spelled out."""
+    question), option codes spelled out, one right option."""
     question, context, statement = source.question, source.context, source.instruction
     if not context and source.dialog:
         context = "\n".join(source.dialog)
@@ -79,6 +80,7 @@ def initial_state(source: SourceSample, job: PairJob) -> SampleState:
         statement = implied_statement(f"{context}\n{question}", from_dialog)
     options, answer, aliases = spell_out_codes(list(source.options), source.answer,
                                                list(source.answer_aliases), job.answer_space)
+    options = one_right_option(options, answer, aliases)
     return SampleState(question=question, context=context, options=options, answer=answer,
                        answer_aliases=aliases, answer_type=job.card.answer_type,
                        instruction=item_instruction(statement, _answer_format(job, question),

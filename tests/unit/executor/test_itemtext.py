@@ -230,3 +230,15 @@ def test_a_free_form_question_that_states_its_format_keeps_it_alone(tmp_path: Pa
                              question="Provide only the category name as output.")
     assert initial_state(mc_source, _job(AnswerType.multiple_choice, tmp_path,
                                          ["a", "b"])).instruction == MC
+
+
+def test_other_options_the_source_counts_right_are_left_out(tmp_path: Path) -> None:
+    source = SourceSample(dataset_id="d1", source_id="s1", question="This SVG path draws a",
+                          options=["circle", "kite", "ellipse", "line"], answer="circle",
+                          answer_aliases=["circle", "ellipse"])
+    state = initial_state(source, _job(AnswerType.multiple_choice, tmp_path, []))
+    assert (state.options, state.answer) == (["circle", "kite", "line"], "circle")
+    pair = SourceSample(dataset_id="d1", source_id="s2", question="q", options=["a", "b"],
+                        answer="a", answer_aliases=["a", "b"])  # nothing would be left to choose
+    assert initial_state(pair, _job(AnswerType.multiple_choice, tmp_path, [])).options == [
+        "a", "b"]
