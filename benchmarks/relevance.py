@@ -3,7 +3,7 @@ pools, with no model and with `--model mock`, and prints per query the share of 
 relevant or related datasets (precision), the share of relevant datasets used (recall) and
 whether every item has the modalities the query needs.
 
-    python benchmarks/relevance.py [--labels ../shared/labels/relevance.json] [--size N]
+    python benchmarks/relevance.py [--size N] [--keep DIR]   # DIR keeps the built runs
     python benchmarks/relevance.py --fit     # refit the relevance weights, leave-one-out
 
 `--fit` fits the logistic weights of benchagent.planner.relevance on the labelled pairs
@@ -115,7 +115,8 @@ def _measure(run_items: list[dict[str, Any]], lab: dict[str, Any],
     return (good / max(1, len(names)), len(relevant & used) / max(1, len(relevant)), kinds_ok)
 
 
-def build_all(shared: Path, queries: dict[str, Query], labels: Labels, size: int | None) -> None:
+def build_all(shared: Path, queries: dict[str, Query], labels: Labels, size: int | None,
+              keep: Path | None = None) -> None:
     pools = [shared / "pools" / "general-bench", shared / "pools" / "bigbench"]
     recalls = []
     print(f"{'query':28} {'model':5} {'items':>5} {'target':>6} {'precision':>9} "
@@ -128,9 +129,9 @@ def build_all(shared: Path, queries: dict[str, Query], labels: Labels, size: int
             if size:
                 query = query.model_copy(update={"target_size": size})
             with tempfile.TemporaryDirectory() as tmp:
+                out = (keep or Path(tmp)) / f"{qid}-{model or 'rules'}"
                 try:
-                    result = benchagent.build(query, out=Path(tmp) / "run", pools=pools,
-                                              model=model)
+                    result = benchagent.build(query, out=out, pools=pools, model=model)
                     items = [json.loads(s) for s in result.benchmark_path.read_text()
                              .splitlines() if s.strip()]
                 except benchagent.BenchagentError as e:
@@ -150,6 +151,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=None)
     parser.add_argument("--fit", action="store_true")
     parser.add_argument("--threshold", type=float, default=RELEVANT)
+    parser.add_argument("--keep", type=Path, help="keep the built runs in this folder")
     args = parser.parse_args()
     labels = json.loads((args.shared / "labels" / "relevance.json").read_text())
     queries = _queries(args.shared)
@@ -158,7 +160,7 @@ def main() -> None:
                           args.shared / "pools" / "bigbench"])
         fit(pool, queries, labels, args.threshold)
     else:
-        build_all(args.shared, queries, labels, args.size)
+        build_all(args.shared, queries, labels, args.size, args.keep)
     sys.stdout.flush()
 
 
