@@ -292,3 +292,33 @@ def test_review_refuses_with_one_clear_line(run: Path, tmp_path: Path) -> None:
     _one_line(cli("review", unbuilt, "--no-open"), "has no benchmark yet")
     assert cli("review", run, "--summary", "--json").stdout.strip() == "null"
     assert "nobody has reviewed" in cli("review", run, "--summary").stdout
+
+
+def test_two_reviewers_and_their_agreement(run: Path) -> None:
+    ids = [i["id"] for i in _items(run)]
+    marks = {"ana": ["accept", "accept", "reject", "accept"],
+             "ben": ["accept", "reject", "reject", "accept"]}
+    for reviewer, actions in marks.items():
+        session = api.review(run, reviewer)
+        thread = threading.Thread(target=session.serve, daemon=True)
+        thread.start()
+        try:
+            for item, action in zip(ids, actions, strict=False):
+                body = {"item": item, "action": action, "reason": "ambiguous",
+                        "at": "1999-01-01"}
+                status, _ = _request(session, "/api/decide", body,
+                                     {"X-Review-Token": session.app.token})
+                assert status == 200
+        finally:
+            session.server.shutdown()
+            session.close()
+            thread.join(timeout=10)
+    summary = json.loads((run / "review" / "summary.json").read_text())
+    # keep/keep, keep/reject, reject/reject, keep/keep: p_o 3/4, p_e 3/4·2/4 + 1/4·2/4 = 1/2
+    assert summary["agreement"]["kappa"] == 0.5 and summary["agreement"]["items"] == 4
+    assert summary["per_reviewer"]["ben"]["acceptance_rate"] == 0.5
+    assert summary["rejection_reasons"] == {"ambiguous": 3}
+    decided = (run / "review" / "ana.jsonl").read_text()
+    assert "1999" not in decided  # the time of a decision is the server's
+    shown = cli("review", run, "--summary")
+    assert "Cohen's κ 0.500 over the 4 items" in shown.stdout, shown.stdout
