@@ -35,7 +35,8 @@ def _print_summary(run_dir: Path, summary: Row) -> None:
     overall = summary["overall"]
     out.print(f"review of {escape(str(run_dir))}: {summary['items']} items, reviewers "
               f"{escape(', '.join(summary['reviewers']))}", soft_wrap=True)
-    out.print(f"overall: {overall['decided']} decisions, acceptance {_rate(overall)} "
+    plural = "" if overall["decided"] == 1 else "s"
+    out.print(f"overall: {overall['decided']} decision{plural}, acceptance {_rate(overall)} "
               f"({overall['accepted']} accepted, {overall['edited']} edited, "
               f"{overall['rejected']} rejected)")
     columns = ("subtask", "items", "decided", "accepted", "edited", "rejected", "acceptance")
