@@ -36,6 +36,8 @@ from benchagent.planner.coverage import NOT_SERVED, SMALLER_THAN_ASKED
 from benchagent.planner.demands import NOT_MET
 from benchagent.pool import Pool, default_starter_pool
 from benchagent.records import MAX_QUERY_CHARS, Allocation, BenchmarkSample, Query, Shortfall
+from benchagent.review import ReviewSession, start_review
+from benchagent.review import review_summary as summarize_review
 from benchagent.stages import (
     PLAN_STAGES,
     STAGES,
@@ -426,3 +428,17 @@ def _run_eval(store: RunStore, samples: list[BenchmarkSample], models: list[Eval
         raise
     store.finish(EVAL_STAGE, key)
     return summary
+
+
+def review(run_dir: Path, reviewer: str, *, host: str = "127.0.0.1",
+           port: int = 0) -> ReviewSession:
+    """A review server for `reviewer` on the run's benchmark, bound and ready to `serve()`;
+    bound beyond loopback, every request needs the token in its `url`."""
+    return start_review(run_dir, reviewer, host=host, port=port)
+
+
+def review_summary(run_dir: Path) -> dict[str, Any] | None:
+    """The run's review summary (acceptance per subtask and reviewer, rejection reasons,
+    agreement), also written to review/summary.json; None when nobody has reviewed it."""
+    RunStore.open(run_dir)
+    return summarize_review(run_dir)
