@@ -46,7 +46,15 @@ def datasets_installed() -> bool:
 
 
 def one_line(error: BaseException) -> str:
-    return " ".join(str(error).split())[:300] or type(error).__name__
+    """The error and what caused it ("An error occurred while generating the dataset" alone
+    says nothing), as one line."""
+    said: list[str] = []
+    cause: BaseException | None = error
+    while cause is not None and len(said) < 3:
+        text = " ".join(str(cause).split()) or type(cause).__name__
+        said += [text] if text not in said else []
+        cause = cause.__cause__
+    return ": ".join(said)[:300]
 
 
 @contextmanager
