@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import wave
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -14,6 +15,7 @@ import pytest
 from PIL import Image
 from tests.unit.pool.poolfiles import png_bytes, wav_bytes, write
 
+from benchagent.common.embedding import default_embedder
 from benchagent.paths import pool_path
 from benchagent.pool import Pool
 from benchagent.pool.base import PoolError
@@ -255,12 +257,22 @@ def test_pool_paths_keep_hf_ids(tmp_path: Path) -> None:
     assert pool_path("hf:org", tmp_path) == (tmp_path / "hf:org").resolve()  # a real folder
 
 
+@pytest.fixture
+def bm25_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Search without the dense half (quick; BM25 finds this pool's one dataset), and the
+    cached embedder forgotten before and after, so no other test inherits the choice."""
+    monkeypatch.setenv("BENCHAGENT_DENSE_SEARCH", "off")
+    default_embedder.cache_clear()
+    yield
+    default_embedder.cache_clear()
+
+
+@pytest.mark.usefixtures("bm25_only")
 def test_build_from_a_hub_folder_pool(tmp_path: Path) -> None:
     pool = hub_folder(tmp_path / "pool" / "swatches", train=12, test=6)
     run = tmp_path / "run"
     result = cli("build", "colour swatches: name the colour of a plain square shown in an "
-                 "image, with a short audio clip", "--size", "4", "--pool", pool, "--out", run,
-                 env={"BENCHAGENT_DENSE_SEARCH": "off"})  # BM25 is enough here, and quick
+                 "image, with a short audio clip", "--size", "4", "--pool", pool, "--out", run)
     assert result.returncode == 0, result.stderr
     items = benchmark(run)
     assert len(items) == 4
