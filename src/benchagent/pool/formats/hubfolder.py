@@ -73,7 +73,8 @@ def table_datasets(tables: list[SplitTable], *, name: str, source: Callable[[str
         if table.dropped:
             ctx.sink.warn(where, f"only the first {len(table.rows)} rows are read "
                           f"({table.dropped} more left out)")
-        row_file = (media_root or Path(where)) / (table.split or "rows")
+        # what a bad row's warning names: <folder>/<split>#row3, or hf:ORG/NAME@split#row3
+        row_file = media_root / (table.split or "rows") if media_root else Path(where)
         spec = TableSpec(
             name=f"{name}/{table.split}" if table.split and len(tables) > 1 else name,
             format="hf", source=where, rel=rel,
