@@ -32,6 +32,7 @@ from benchagent.models import (
     make_provider,
     parse_model_spec,
 )
+from benchagent.paths import pool_path
 from benchagent.planner.coverage import NOT_SERVED, SMALLER_THAN_ASKED
 from benchagent.planner.demands import NOT_MET
 from benchagent.pool import Pool, default_starter_pool
@@ -213,7 +214,7 @@ class Overrides(TypedDict, total=False):
 def _given(overrides: Overrides) -> dict[str, Any]:
     given: dict[str, Any] = {k: v for k, v in overrides.items() if v not in (None, [], {}, ())}
     if "pools" in given:
-        given["pools"] = [Path(p).resolve() for p in given["pools"]]
+        given["pools"] = [pool_path(p) for p in given["pools"]]
     if "ablate" in given:
         given["ablate"] = check_ablations(given["ablate"])
     return given

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from benchagent.errors import BenchagentError
 from benchagent.models.spec import ModelConfig, parse_model_spec
+from benchagent.paths import pool_path
 
 Role = Literal["design", "grounding", "allocation", "executor", "verifier", "judge"]
 ROLES: tuple[Role, ...] = ("design", "grounding", "allocation", "executor", "verifier", "judge")
@@ -112,5 +113,5 @@ def _read_toml(path: Path) -> dict[str, Any]:
         pools = data["pools"]
         if not isinstance(pools, list) or not all(isinstance(p, str) for p in pools):
             raise ConfigError(f"invalid config {path}: build.pools must be a list of paths")
-        data["pools"] = [(path.parent / p).resolve() for p in pools]
+        data["pools"] = [pool_path(p, path.parent) for p in pools]
     return data

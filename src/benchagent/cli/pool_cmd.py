@@ -15,7 +15,7 @@ import typer
 
 from benchagent.cli.common import UserError, err, out
 from benchagent.cli.listing import JsonOpt, listing_table, print_json, print_table
-from benchagent.paths import cache_dir
+from benchagent.paths import cache_dir, pool_path
 from benchagent.pool import Pool
 from benchagent.records import AnswerType, DatasetCard, Modality
 from benchagent.store import atomic_write_json
@@ -41,7 +41,7 @@ def registered() -> list[Path]:
 
 
 def _open(paths: list[Path] | None) -> Pool:
-    chosen = [p.resolve() for p in paths] if paths else registered()
+    chosen = [pool_path(p) for p in paths] if paths else registered()
     if not chosen:
         raise UserError("no pool registered: run `benchagent pool index PATH...` or pass --pool")
     return Pool.load(chosen)
@@ -65,7 +65,7 @@ def index(paths: Annotated[list[Path], typer.Argument(help="Pool folders or data
           verbose: Annotated[bool, typer.Option("--verbose", "-v",
                                                 help="List every skipped file.")] = False) -> None:
     """Index datasets (build their cards) and register the paths for later commands."""
-    resolved = [p.resolve() for p in paths]
+    resolved = [pool_path(p) for p in paths]
     pool = Pool.load(resolved)
     if not pool.cards:
         _print_warnings(pool, verbose)

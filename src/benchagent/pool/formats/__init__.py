@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchagent.pool.base import LoadContext, LoadedDataset, PoolError, pool_root_of
-from benchagent.pool.formats import bigbench, generalbench, hfdisk, hfhub, starter
+from benchagent.pool.formats import bigbench, generalbench, hfdisk, hfhub, hubfolder, starter
 from benchagent.pool.formats.folders import MarkerFileLoader, PlainFolderLoader
 from benchagent.pool.formats.loader import Loader
 from benchagent.pool.formats.tabular import sources as tabular
@@ -18,11 +18,12 @@ from benchagent.pool.formats.tabular import sources as tabular
 # The two loaders made of other loaders are handed this very list, so they see all of it.
 LOADERS: list[Loader] = []
 LOADERS += [
-    hfhub.HubLoader(),  # hf:org/name[:split], when no such local path exists
+    hfhub.HubLoader(),  # hf:ORG/NAME[:config][@split], when no such local path exists
     generalbench.AnnotationFileLoader(),  # an annotation.json file
     bigbench.TaskLoader(),  # a BIG-bench task folder, or its task.json
     starter.StarterLoader(),  # the starter pool: datasets/ plus a pool.json marker
     generalbench.RootLoader(),  # a General-Bench root: datasets/ (and cards/)
+    hubfolder.HubFolderLoader(),  # a Hub-layout folder (README.md card), with `datasets`
     hfdisk.SavedLoader(),  # a Hugging Face save_to_disk folder
     tabular.FolderLoader(),  # a folder with benchagent-dataset.toml
     hfdisk.ParquetFolderLoader(),  # a hub-style Parquet folder

@@ -1,97 +1,84 @@
-"""Hugging Face hub ids: `hf:org/name` or `hf:org/name:split`.
+"""Hugging Face hub ids: `hf:ORG/NAME[:config][@split]`, read from the local cache only.
 
-Loaded with `datasets.load_dataset` when that package is installed and the hub is reachable,
-then read like any table (the tabular loader's columns, media and card). Without the package
-or a network the id is one warning, and the rest of the pool still loads.
+`datasets.load_dataset(ORG/NAME, config, split=split)` runs with the hub offline: a dataset
+loaded once with network (which leaves it in the `datasets` cache) reloads from there, and one
+that is not cached is one clear error, never a download. The card's words come from the
+dataset's README.md when the hub cache holds it (a networked load leaves it there).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Mapping
+import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from benchagent.paths import HUB_PREFIX
 from benchagent.pool.base import LoadContext, LoadedDataset, PoolError
-from benchagent.pool.formats.tabular.files import Row, hf_features
-from benchagent.pool.formats.tabular.table import TableSpec, load_table
+from benchagent.pool.formats.hfdatasets import DatasetsUnavailable, NotCached, load_offline
+from benchagent.pool.formats.hubcard import README, card_info, read_card
+from benchagent.pool.formats.hubfolder import table_datasets
 
-HUB_PREFIX = "hf:"
-HUB_HINT = "hf: ids need the `datasets` package and a network"
-
-
-class HubUnavailable(Exception):
-    """The hub dataset cannot be loaded here; the message says why."""
+_SPEC = re.compile(r"(?P<name>[\w.-]+(?:/[\w.-]+)?)(?::(?P<config>[\w.-]+))?"
+                   r"(?:@(?P<split>[\w.\[\]:%+-]+))?")
+SPEC_FORM = "hf:ORG/NAME[:config][@split]"
 
 
-def hub_load(name: str, split: str | None) -> Any:
-    """`datasets.load_dataset(name, split=split)`, or HubUnavailable."""
+@dataclass(frozen=True)
+class HubSpec:
+    name: str
+    config: str | None = None
+    split: str | None = None
+
+    def __str__(self) -> str:
+        config = f":{self.config}" if self.config else ""
+        split = f"@{self.split}" if self.split else ""
+        return f"{HUB_PREFIX}{self.name}{config}{split}"
+
+
+def parse_spec(ref: str) -> HubSpec:
+    """`hf:ORG/NAME[:config][@split]`, or PoolError saying the form."""
+    match = _SPEC.fullmatch(ref.removeprefix(HUB_PREFIX).strip())
+    if match is None:
+        raise PoolError(f"{ref!r} is not a Hugging Face id: write {SPEC_FORM}")
+    return HubSpec(match["name"], match["config"], match["split"])
+
+
+def not_cached_line(spec: HubSpec, cache: str) -> str:
+    config = f", {spec.config!r}" if spec.config else ""
+    return (f"{HUB_PREFIX}{spec.name} is not in the Hugging Face cache ({cache}) and benchagent "
+            "does not download: load it once with network, e.g. `python -c \"import datasets; "
+            f"datasets.load_dataset({spec.name!r}{config})\"`, then run this again")
+
+
+def cached_readme(name: str) -> Path | None:
+    """The dataset's README.md in the hub cache, if a networked load left it there."""
     try:
-        import datasets
+        from huggingface_hub import try_to_load_from_cache
     except ImportError:
-        raise HubUnavailable("pip install datasets") from None
-    try:
-        return datasets.load_dataset(name, split=split)
-    except Exception as e:  # no network, unknown id, gated dataset...: all one answer here
-        text = " ".join(str(e).split())[:200] or type(e).__name__
-        raise HubUnavailable(f"could not load {name!r}: {text}") from e
-
-
-def _is_columns(obj: Any) -> bool:
-    return isinstance(obj, Mapping) and bool(obj) and all(
-        isinstance(v, list) for v in obj.values())
-
-
-def hub_table(obj: Any) -> tuple[list[dict[str, Any]], dict[str, Any], str]:
-    """(rows, features, fingerprint) of a hub Dataset, a pyarrow Table or a dict of columns."""
-    features: dict[str, Any] = {}
-    if hasattr(obj, "with_format"):  # a datasets.Dataset
-        feats: Any = getattr(obj, "features", None)
-        features = feats.to_dict() if hasattr(feats, "to_dict") else {}
-        obj = obj.with_format("arrow")[:]
-    if hasattr(obj, "to_pylist"):  # a pyarrow Table
-        features = features or hf_features(obj.schema.metadata)
-        rows = obj.to_pylist()
-    elif _is_columns(obj):
-        cols = list(obj)
-        rows = [dict(zip(cols, vals, strict=True)) for vals in zip(*obj.values(), strict=True)]
-    elif isinstance(obj, list) and all(isinstance(r, dict) for r in obj):
-        rows = obj
-    else:
-        raise HubUnavailable(f"cannot read a {type(obj).__name__} as a table")
-    blob = json.dumps(rows, sort_keys=True, default=repr).encode("utf-8", "surrogatepass")
-    return rows, features, hashlib.sha256(blob).hexdigest()
+        return None
+    found = try_to_load_from_cache(name, README, repo_type="dataset")
+    return Path(found) if isinstance(found, str) else None
 
 
 def load_hub(ref: str, ctx: LoadContext) -> list[LoadedDataset]:
-    """`hf:org/name[:split]`: every split asked for, or a warning when the hub is out of reach."""
-    name, _, split = ref.removeprefix(HUB_PREFIX).strip().partition(":")
-    if not name:
-        raise PoolError(f"{ref!r}: an hf: id names a dataset: hf:org/name or hf:org/name:split")
+    """Every split of `hf:ORG/NAME[:config]`, or the one asked for with `@split`."""
+    spec = parse_spec(ref)
     try:
-        obj = hub_load(name, split or None)
-        parts = ([(k, v) for k, v in obj.items()] if isinstance(obj, Mapping)
-                 and not _is_columns(obj) else [(split, obj)])
-        tables = [(s, *hub_table(part)) for s, part in parts]
-    except HubUnavailable as e:
-        ctx.sink.warn(ref, f"{HUB_HINT}: {e}")
-        return []
-    out: list[LoadedDataset] = []
-    for part_split, rows, features, fingerprint in tables:
-        source = f"{HUB_PREFIX}{name}:{part_split}" if part_split else f"{HUB_PREFIX}{name}"
-        spec = TableSpec(
-            name=f"{name}/{part_split}" if part_split and len(tables) > 1 else name,
-            format="hf", source=source, rel=f"{HUB_PREFIX}{name}",
-            rows=[Row(Path(source), i, r) for i, r in enumerate(rows)], features=features,
-            key_extra=(fingerprint,), split=str(part_split))
-        ds = load_table(spec, ctx)
-        out += [ds] if ds else []
-    return out
+        tables = load_offline(spec.name, spec.config, spec.split)
+    except NotCached as e:
+        raise PoolError(not_cached_line(spec, e.cache)) from e
+    except DatasetsUnavailable as e:
+        raise PoolError(f"{spec}: {e}") from e
+    base = HubSpec(spec.name, spec.config)
+    return table_datasets(
+        tables, name=f"{spec.name}:{spec.config}" if spec.config else spec.name,
+        source=lambda split: str(HubSpec(spec.name, spec.config, split or None)),
+        rel=str(base), card=card_info(read_card(cached_readme(spec.name))), mapping=None,
+        media_root=None, ctx=ctx)
 
 
 class HubLoader:
-    """`hf:org/name[:split]`: a hub id, not a local path (a folder of that name is one)."""
+    """`hf:ORG/NAME[:config][@split]`: a hub id, not a local path (a folder of that name is)."""
 
     name = "hf"
 

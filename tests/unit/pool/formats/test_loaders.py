@@ -3,6 +3,7 @@ adding a format without touching the others."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -49,6 +50,17 @@ def _parquet_folder(folder: Path) -> Path:
     return folder
 
 
+def _hub_folder(folder: Path) -> Path:
+    """A Hub-layout folder: taken by `datasets` when it is installed, else as Parquet."""
+    write(folder / "README.md", "---\nconfigs:\n- config_name: default\n  data_files: "
+          "data/*.parquet\n---\n")
+    return _parquet_folder(folder)
+
+
+hub_folder_taker = ("HubFolderLoader" if importlib.util.find_spec("datasets")
+                    else "ParquetFolderLoader")
+
+
 def _taker(path: Path | str) -> str:
     return next(type(f).__name__ for f in LOADERS if f.recognises(Path(path)))
 
@@ -56,8 +68,8 @@ def _taker(path: Path | str) -> str:
 def test_formats_are_tried_in_one_fixed_order() -> None:
     assert [type(f).__name__ for f in LOADERS] == [
         "HubLoader", "AnnotationFileLoader", "TaskLoader", "StarterLoader", "RootLoader",
-        "SavedLoader", "FolderLoader", "ParquetFolderLoader", "MarkerFileLoader", "RootLoader",
-        "FileLoader", "AnyFileLoader", "PlainFolderLoader"]
+        "HubFolderLoader", "SavedLoader", "FolderLoader", "ParquetFolderLoader",
+        "MarkerFileLoader", "RootLoader", "FileLoader", "AnyFileLoader", "PlainFolderLoader"]
     assert all(isinstance(f, Loader) for f in LOADERS)
 
 
@@ -72,11 +84,12 @@ def test_each_kind_of_path_goes_to_its_format(tmp_path: Path) -> None:
     (tmp_path / "starter" / "datasets").mkdir()
     assert [_taker(p) for p in (
         "hf:org/name", gb, bb, bb / "task.json", tmp_path / "starter", tmp_path / "gb", saved,
-        mapped, _parquet_folder(tmp_path / "pq"), saved / "state.json", tmp_path / "bb",
+        _hub_folder(tmp_path / "hub"), mapped, _parquet_folder(tmp_path / "pq"),
+        saved / "state.json", tmp_path / "bb",
         mapped / "train.jsonl", write(tmp_path / "x.benchagent.toml", ""),
         write(tmp_path / "notes.txt", "hi"), tmp_path,
     )] == ["HubLoader", "AnnotationFileLoader", "TaskLoader", "TaskLoader", "StarterLoader",
-           "RootLoader", "SavedLoader", "FolderLoader", "ParquetFolderLoader",
+           "RootLoader", "SavedLoader", hub_folder_taker, "FolderLoader", "ParquetFolderLoader",
            "MarkerFileLoader", "RootLoader", "FileLoader", "FileLoader", "AnyFileLoader",
            "PlainFolderLoader"]
 

@@ -1,18 +1,17 @@
-"""Hugging Face datasets: save_to_disk folders, hub-style Parquet folders and `hf:` ids."""
+"""Hugging Face datasets read without `datasets`: save_to_disk folders, hub-style Parquet folders.
+
+`hf:` ids and Hub-layout folders read by `datasets` itself: test_pool_hub.py."""
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
-from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
 from tests.unit.pool.poolfiles import FEATURES, LABELS, PNG, hf_table, save_split, sentiment
 
 from benchagent.pool import Pool
-from benchagent.pool.formats import hfhub
 from benchagent.records import AnswerType, FieldRole, Modality
 
 
@@ -87,38 +86,6 @@ def test_split_subfolders_of_parquet(tmp_path: Path) -> None:
         pq.write_table(hf_table(sentiment(2), FEATURES), tmp_path / "ds" / split / "x.parquet")
     pool = Pool.load([tmp_path / "ds"])
     assert sorted(c.name for c in pool.cards) == ["ds/test", "ds/train"]
-
-
-def test_hf_id_converts_through_the_tabular_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[str, str | None]] = []
-
-    def fake_load(name: str, split: str | None) -> Any:
-        calls.append((name, split))
-        columns = {"question": ["Is water wet?", "Is fire cold?"], "answer": [True, False]}
-        if split:
-            return columns
-        return {"train": columns, "test": hf_table(sentiment(2), FEATURES)}
-
-    monkeypatch.setattr(hfhub, "hub_load", fake_load)
-    (card,) = Pool.load(["hf:org/facts:test"]).cards
-    assert (card.format, card.source, card.name, card.split) == (
-        "hf", "hf:org/facts:test", "org/facts", "test")
-    assert card.answer_type is AnswerType.yes_no
-    pool = Pool.load(["hf:org/facts"])
-    assert {c.name: c.size for c in pool.cards} == {"org/facts/train": 2, "org/facts/test": 2}
-    test = next(c for c in pool.cards if c.split == "test")
-    assert [s.answer for s in pool.samples(test.id)] == ["negative", "positive"]
-    assert calls == [("org/facts", "test"), ("org/facts", None)]
-
-
-def test_hf_id_without_datasets_package_warns(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "datasets", None)
-    pool = Pool.load(["hf:org/name"])
-    assert pool.cards == []
-    (warning,) = pool.warnings
-    assert warning.path == "hf:org/name"
-    assert warning.reason.startswith("hf: ids need the `datasets` package and a network")
-    assert "pip install datasets" in warning.reason
 
 
 def test_dataset_dict_split_names_stay_inside(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from benchagent.pool.formats.tabular.columns import ColumnMap, map_columns, pars
 from benchagent.pool.formats.tabular.files import Row
 from benchagent.pool.formats.tabular.mapping import DatasetMapping
 from benchagent.pool.formats.tabular.media import BadMedia, MediaFinder
-from benchagent.pool.limits import sample_over_limit
+from benchagent.pool.limits import MAX_OPTIONS, sample_over_limit
 from benchagent.records import AnswerType, DatasetCard, FieldRole, Modality, SourceSample
 
 _TEXT_ROLES = (FieldRole.question, FieldRole.context, FieldRole.options, FieldRole.dialog,
@@ -53,6 +53,8 @@ class TableSpec:
     key_extra: tuple[str, ...] = ()  # anything else the card depends on
     split: str = ""
     info: dict[str, str] = field(default_factory=dict)  # description / license / citation
+    tasks: list[str] = field(default_factory=list)  # what the dataset's own card says it is for
+    label_options: bool = False  # a ClassLabel answer's names become each row's options
 
 
 def load_table(spec: TableSpec, ctx: LoadContext) -> LoadedDataset | None:
@@ -80,7 +82,8 @@ def load_table(spec: TableSpec, ctx: LoadContext) -> LoadedDataset | None:
     key = (CardKey(spec.format).files(hashed)
            .file(spec.mapping.path if spec.mapping else None)
            .text(dataset_id, spec.source, spec.split, *spec.key_extra)
-           .text(json.dumps([spec.features, spec.info], sort_keys=True, default=str))
+           .text(json.dumps([spec.features, spec.info, *([spec.tasks] if spec.tasks else [])],
+                            sort_keys=True, default=str))
            .samples(samples))
     card = cached_card(ctx, key, lambda: _card(spec, cmap, dataset_id, samples))
     samples = normalize_answers(samples, card.answer_type)
@@ -97,14 +100,15 @@ def _card(spec: TableSpec, cmap: ColumnMap, dataset_id: str,
         profiled["answer_vocab"] = list(names)
         if profiled["answer_type"] is AnswerType.free_form:
             profiled["answer_type"] = AnswerType.short_text
-    if m.language:
-        profiled["language"] = m.language
+    if m.language or spec.info.get("language"):
+        profiled["language"] = m.language or spec.info["language"]
     mods = [Modality.text] if any(r in cmap.roles for r in _TEXT_ROLES) else []
     mods += [mod for role, mod in ((FieldRole.image, Modality.image),
                                    (FieldRole.audio, Modality.audio)) if role in cmap.roles]
     return DatasetCard(
         id=dataset_id, name=spec.name, format=spec.format, source=spec.source,
-        description=m.description or spec.info.get("description", ""), tasks=list(m.tasks),
+        description=m.description or spec.info.get("description", ""),
+        tasks=list(m.tasks or spec.tasks),
         domain=m.domain, modalities_in=mods or [Modality.text], fields=cmap.card_fields(),
         size=len(samples), license=m.license or spec.info.get("license", ""),
         citation=m.citation or spec.info.get("citation", ""), split=spec.split, **profiled,
@@ -118,6 +122,8 @@ def _samples(spec: TableSpec, cmap: ColumnMap, dataset_id: str,
     seen: set[str] = set()
     out: list[SourceSample] = []
     shared = spec.mapping.instruction if spec.mapping else ""
+    names = cmap.class_labels.get(cmap.roles[FieldRole.answer][0], [])
+    label_options = list(names) if spec.label_options and 2 <= len(names) <= MAX_OPTIONS else []
     for row in spec.rows:
         sid = as_text(value(row.data, id_cols[0])) if id_cols else ""
         sid = sid or f"row{row.pos}"
@@ -125,7 +131,7 @@ def _samples(spec: TableSpec, cmap: ColumnMap, dataset_id: str,
             sid = f"{sid}#{row.pos}"
         seen.add(sid)
         try:
-            out.append(_sample(row, cmap, media, dataset_id, sid, shared))
+            out.append(_sample(row, cmap, media, dataset_id, sid, shared, label_options))
         except (BadSample, BadMedia) as e:
             ctx.sink.warn(f"{row.file}#{sid}", str(e))
     return out
@@ -136,9 +142,10 @@ def _join(r: dict[str, Any], cols: list[str]) -> str:
 
 
 def _sample(row: Row, cmap: ColumnMap, media: MediaFinder, dataset_id: str, sid: str,
-            shared_instruction: str = "") -> SourceSample:
+            shared_instruction: str = "", label_options: list[str] | None = None) -> SourceSample:
     r, roles = row.data, cmap.roles
     options, labels = _options(r, roles.get(FieldRole.options, []))
+    options = options or list(label_options or [])
     question = _join(r, roles.get(FieldRole.question, []))
     context = _join(r, roles.get(FieldRole.context, []))
     own = _join(r, roles.get(FieldRole.instruction, []))
