@@ -67,7 +67,7 @@ def test_judge_weights_come_from_their_own_table(tmp_path: Path) -> None:
     assert load_settings(cfg, {}).size == 30  # the build settings do not see the table
     for bad in ('[judge]\nweights = {UIA = "high"}\n', "[judge]\nweights = 3\n"):
         cfg.write_text(bad)
-        with pytest.raises(ConfigError, match="judge.weights must be a table of numbers"):
+        with pytest.raises(ConfigError, match=r"judge\.weights must be a table of numbers"):
             load_judge_weights(cfg)
     with pytest.raises(ConfigError, match="not found"):
         load_judge_weights(tmp_path / "missing.toml")

@@ -25,7 +25,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {"UIA": 0.30, "FSQ": 0.084, "QAC": 0.112, "C
 class Rated(BaseModel):
     """One dimension: the reason first, so that the score follows from it."""
 
-    reason: str = Field(default="", max_length=500)
+    reason: str = Field(default="", max_length=300)
     score: int = Field(ge=0, le=100)
 
 

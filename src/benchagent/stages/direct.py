@@ -44,18 +44,19 @@ TEXT_ONLY = ("Text only: a model asked in one prompt gives text, so items with i
 _NUMBER = re.compile(r"^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
 
 
+# No long max_length on the model's strings: a local model's grammar cannot hold them.
 class DirectItem(BaseModel):
-    instruction: str = Field(default="", max_length=1000)
-    context: str = Field(default="", max_length=4000)
-    question: str = Field(min_length=1, max_length=2000)
+    instruction: str = ""
+    context: str = ""
+    question: str = Field(min_length=1)
     answer_type: Literal["multiple_choice", "yes_no", "number", "short_text", "free_form"]
-    answer: str = Field(min_length=1, max_length=1000)
+    answer: str = Field(min_length=1)
     distractors: list[str] = Field(default_factory=list)  # the wrong options (multiple choice)
 
 
 class DirectSubtask(BaseModel):
     name: str = Field(min_length=1, max_length=80)
-    description: str = Field(min_length=1, max_length=1000)
+    description: str = Field(min_length=1)
     items: list[DirectItem] = Field(min_length=1)
 
 
