@@ -1,6 +1,16 @@
 """benchagent: builds verified evaluation benchmarks from a plain-language request."""
 
-from benchagent.api import BuildResult, EvalResult, build, build_from_plan, evaluate, plan, resume
+from benchagent.api import (
+    BuildResult,
+    EvalResult,
+    JudgeResult,
+    build,
+    build_from_plan,
+    evaluate,
+    judge,
+    plan,
+    resume,
+)
 from benchagent.config import Settings, load_settings
 from benchagent.errors import BenchagentError
 from benchagent.models import ModelClient, ModelConfig, RoleModels, make_provider
@@ -19,6 +29,7 @@ from benchagent.records import (
 __version__ = "0.1.0"
 
 __all__ = ["Allocation", "AnswerType", "BenchagentError", "BenchmarkSample", "BuildResult",
-           "DatasetCard", "EvalResult", "Grounding", "Modality", "ModelClient", "ModelConfig",
-           "Query", "RoleModels", "Settings", "SourceSample", "Subtask", "__version__", "build",
-           "build_from_plan", "evaluate", "load_settings", "make_provider", "plan", "resume"]
+           "DatasetCard", "EvalResult", "Grounding", "JudgeResult", "Modality", "ModelClient",
+           "ModelConfig", "Query", "RoleModels", "Settings", "SourceSample", "Subtask",
+           "__version__", "build", "build_from_plan", "evaluate", "judge", "load_settings",
+           "make_provider", "plan", "resume"]

@@ -6,14 +6,21 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from benchagent.config import ABLATIONS, ROLES, Settings, load_settings, validated_settings
+from benchagent.config import (
+    ABLATIONS,
+    ROLES,
+    Settings,
+    load_judge_weights,
+    load_settings,
+    validated_settings,
+)
 from benchagent.errors import UserError
 from benchagent.evaluation import (
     RESULTS,
@@ -23,23 +30,48 @@ from benchagent.evaluation import (
     evaluate_benchmark,
     no_answer_progress,
 )
+from benchagent.judging import (
+    JUDGE_SUMMARY,
+    QUALITY_ROLE,
+    SCORES,
+    JudgeModel,
+    JudgeProgress,
+    judge_run,
+    no_judge_progress,
+    resolve_weights,
+)
 from benchagent.models import (
     ModelClient,
     ModelConfig,
-    ModelError,
     ResponseCache,
     RoleModels,
     make_provider,
-    parse_model_spec,
 )
 from benchagent.paths import pool_path
 from benchagent.planner.coverage import NOT_SERVED, SMALLER_THAN_ASKED
 from benchagent.planner.demands import NOT_MET
 from benchagent.pool import Pool, default_starter_pool
-from benchagent.records import MAX_QUERY_CHARS, Allocation, BenchmarkSample, Query, Shortfall
+from benchagent.records import (
+    MAX_QUERY_CHARS,
+    Allocation,
+    BenchmarkSample,
+    Query,
+    Shortfall,
+    Subtask,
+)
 from benchagent.review import ReviewSession, start_review
 from benchagent.review import review_summary as summarize_review
+from benchagent.session import (
+    benchmark_samples,
+    close_providers,
+    model_config,
+    model_session,
+    recorded_stage,
+    run_settings,
+    unique_specs,
+)
 from benchagent.stages import (
+    DIRECT_STAGES,
     PLAN_STAGES,
     STAGES,
     BuildContext,
@@ -47,7 +79,8 @@ from benchagent.stages import (
     no_progress,
     run_stages,
 )
-from benchagent.stages.paths import ALLOCATION, BENCHMARK, PLAN_MD, TRACE
+from benchagent.stages.direct import DIRECT_ROLE
+from benchagent.stages.paths import ALLOCATION, BENCHMARK, PLAN_MD, SUBTASKS, TRACE
 from benchagent.store import (
     Manifest,
     RunError,
@@ -222,15 +255,33 @@ def _given(overrides: Overrides) -> dict[str, Any]:
 
 def build(query: str | Path | Query, *, out: Path | None = None, config: Path | None = None,
           plan_only: bool = False, progress: ProgressFactory = no_progress,
-          warn: Warn = _ignore, **overrides: Unpack[Overrides]) -> BuildResult:
-    """Build a verified benchmark for `query` (text, a query file or a Query) in a new run."""
+          warn: Warn = _ignore, baseline: str | None = None,
+          **overrides: Unpack[Overrides]) -> BuildResult:
+    """Build a verified benchmark for `query` (text, a query file or a Query) in a new run;
+    with `baseline="direct"`, the direct-prompting baseline: one prompt to the model."""
     settings = load_settings(config, _given(overrides))
     q = load_query(query, overrides.get("size") or settings.size)
     run_dir = out or default_run_dir(q)
     check_new_run_folder(run_dir)  # refused before any pool work; `create` checks again
+    if baseline is not None:
+        return _build_direct(q, run_dir, settings, baseline, plan_only, progress)
     pool = open_pool(settings, warn)
     store = RunStore.create(run_dir, q, settings, tuple(s.name for s in STAGES))
     return _run(store, pool, plan_only, progress)
+
+
+def _build_direct(query: Query, run_dir: Path, settings: Settings, baseline: str,
+                  plan_only: bool, progress: ProgressFactory) -> BuildResult:
+    if baseline != "direct":
+        raise UserError(f"unknown --baseline {baseline}: choose from direct")
+    if settings.model_for(DIRECT_ROLE) is None:
+        raise UserError("--baseline direct needs a model: give --model SPEC")
+    if plan_only:
+        raise UserError("--baseline direct has no plan to stop after: drop --plan-only")
+    store = RunStore.create(run_dir, query, settings, tuple(s.name for s in DIRECT_STAGES))
+    store.manifest.baseline = "direct"
+    store.save()
+    return _run(store, Pool([]), False, progress)
 
 
 def plan(query: str | Path | Query, *, out: Path | None = None, config: Path | None = None,
@@ -245,6 +296,9 @@ def build_from_plan(run_dir: Path, *, out: Path | None = None,
     """Build the plan of `run_dir` (edited or not): only what depends on an edit reruns. With
     `out`, the plan is copied to a new run first."""
     store = RunStore.open(run_dir)
+    if store.manifest.baseline is not None:
+        raise UserError(f"{run_dir} is a {store.manifest.baseline} baseline: it has no plan to "
+                        "build (`benchagent resume` asks its model again)")
     if out is not None:
         check_new_run_folder(out)
     given = _given(overrides)
@@ -267,7 +321,7 @@ def resume(run_dir: Path, *, progress: ProgressFactory = no_progress,
     store = RunStore.open(run_dir)
     store.lock()
     try:
-        pool = open_pool(store.manifest.settings, warn)
+        pool = Pool([]) if store.manifest.baseline else open_pool(store.manifest.settings, warn)
     except BaseException:
         store.close()
         raise
@@ -287,7 +341,8 @@ def _run(store: RunStore, pool: Pool, plan_only: bool,
                 store.discard()
             raise
         try:
-            run_stages(BuildContext(store, settings, query, pool, models, progress), STAGES,
+            table = DIRECT_STAGES if store.manifest.baseline == "direct" else STAGES
+            run_stages(BuildContext(store, settings, query, pool, models, progress), table,
                        plan_only)
         finally:
             models.close()
@@ -315,57 +370,17 @@ class EvalResult:
         return self.run_dir / SUMMARY
 
 
-def _model_config(spec: str, settings: Settings, base_url: str | None,
-                  concurrency: int | None) -> ModelConfig:
-    try:
-        cfg = settings.models.get(spec) or parse_model_spec(spec, base_url or settings.base_url)
-    except ValueError as exc:
-        raise UserError(f"--model {spec}: {exc}") from exc
-    return cfg.model_copy(update={"max_concurrency": concurrency}) if concurrency else cfg
-
-
-def _eval_settings(store: RunStore, config: Path | None) -> Settings:
-    """The run's settings, with the models and roles of `config` on top."""
-    settings = store.manifest.settings
-    if config is None:
-        return settings
-    extra = load_settings(config, {})
-    return settings.model_copy(update={"models": {**settings.models, **extra.models},
-                                       "roles": {**settings.roles, **extra.roles}})
-
-
 def _eval_clients(specs: Sequence[str], judge: str | None, settings: Settings,
                   base_url: str | None, concurrency: int | None, trace: Trace,
                   cache: ResponseCache) -> tuple[list[EvalModel], ModelClient | None]:
-    if not specs:
-        raise UserError("give at least one --model to evaluate")
-    if len(set(specs)) != len(specs):
-        raise UserError("a --model is given twice: give each model once")
     models = [EvalModel(spec, ModelClient(make_provider(cfg), cfg, trace, cache))
-              for spec in specs
-              for cfg in [_model_config(spec, settings, base_url, concurrency)]]
-    judge_cfg = (None if judge == "rules" else _model_config(judge, settings, base_url, None)) \
+              for spec in unique_specs(specs, "evaluate")
+              for cfg in [model_config(spec, settings, base_url, concurrency)]]
+    judge_cfg = (None if judge == "rules" else model_config(judge, settings, base_url, None)) \
         if judge is not None else settings.model_for("judge")
     judge_client = ModelClient(make_provider(judge_cfg), judge_cfg, trace, cache) \
         if judge_cfg is not None else None
     return models, judge_client
-
-
-def _benchmark_samples(store: RunStore) -> list[BenchmarkSample]:
-    path = store.path(BENCHMARK)
-    try:
-        return [BenchmarkSample.model_validate(r) for r in read_jsonl(path)]
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "root"
-        raise RunError(f"{path} holds an invalid item: {where}: {first['msg']}") from exc
-
-
-def _close_providers(models: Sequence[EvalModel], judge: ModelClient | None) -> None:
-    for client in [*(m.client for m in models), *([judge] if judge else [])]:
-        close = getattr(client.provider, "close", None)
-        if callable(close):
-            close()
 
 
 def evaluate(run_dir: Path, models: Sequence[str], *, judge: str | None = None,
@@ -377,30 +392,18 @@ def evaluate(run_dir: Path, models: Sequence[str], *, judge: str | None = None,
     eval/results.jsonl and eval/summary.json. `judge` grades free-form answers (default: the
     run's judge role; "rules": none, they stay unscored)."""
     store = RunStore.open(run_dir)
-    samples = _benchmark_samples(store)
+    samples = benchmark_samples(store)
     if not samples:
         raise UserError(f"{run_dir} has no benchmark to evaluate: build it first")
-    settings = _eval_settings(store, config)
-    store.lock()
-    try:
-        totals = {role: UsageTotals(**vars(u)) for role, u in store.manifest.usage.items()}
-        trace = Trace(path=store.path(TRACE), by_role=totals)
-        cache = ResponseCache(settings.cache_dir / "responses.sqlite" if settings.cache_dir
-                              else store.path("cache/responses.sqlite"))
+    settings = run_settings(store, config)
+    with model_session(store, settings) as (trace, cache):
+        clients, judge_client = _eval_clients(models, judge, settings, base_url, concurrency,
+                                              trace, cache)
         try:
-            clients, judge_client = _eval_clients(models, judge, settings, base_url,
-                                                  concurrency, trace, cache)
-            try:
-                summary = _run_eval(store, samples, clients, judge_client,
-                                    (blind, ladder), progress)
-            finally:
-                _close_providers(clients, judge_client)
+            summary = _run_eval(store, samples, clients, judge_client, (blind, ladder),
+                                progress)
         finally:
-            store.manifest.usage = {role: UsageTotals(**t) for role, t in trace.totals().items()}
-            store.save()
-            cache.close()
-    finally:
-        store.close()
+            close_providers([m.client for m in clients] + ([judge_client] if judge_client else []))
     return EvalResult(store.root, summary)
 
 
@@ -411,23 +414,13 @@ def _run_eval(store: RunStore, samples: list[BenchmarkSample], models: list[Eval
     key = hash_of(file_hash(store.path(BENCHMARK)), [(m.name, m.client.provider.spec)
                                                      for m in models],
                   judge.provider.spec if judge else None, blind, ladder)
-    # usage under the eval role adds up every eval of the run: so do the models named
-    earlier = [x for x in store.manifest.models.get(EVAL_STAGE, "").split(", ") if x]
-    labels = earlier + [m.client.label for m in models if m.client.label not in earlier]
-    store.manifest.models[EVAL_STAGE] = ", ".join(labels)
-    store.start(EVAL_STAGE, key)
-    try:
+    with recorded_stage(store, EVAL_STAGE, key,
+                        (EVAL_STAGE, [m.client.label for m in models]),
+                        "the answers so far are kept: the same `benchagent eval` continues "
+                        "where it stopped"):
         summary = evaluate_benchmark(store.root, samples, models, judge=judge,
                                      seed=store.manifest.settings.seed, blind=blind,
                                      ladder=ladder, progress=progress)
-    except ModelError as exc:
-        store.fail(EVAL_STAGE, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        raise ModelError(f"{exc} (the answers so far are kept: the same `benchagent eval` "
-                         "continues where it stopped)") from exc
-    except BaseException as exc:
-        store.fail(EVAL_STAGE, str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-        raise
-    store.finish(EVAL_STAGE, key)
     return summary
 
 
@@ -443,3 +436,67 @@ def review_summary(run_dir: Path) -> dict[str, Any] | None:
     agreement), also written to review/summary.json; None when nobody has reviewed it."""
     RunStore.open(run_dir)
     return summarize_review(run_dir)
+
+
+# ---------------------------------------------------------------- judge
+
+JUDGE_STAGE = "judge"
+
+
+@dataclass(frozen=True)
+class JudgeResult:
+    run_dir: Path
+    summary: dict[str, Any]
+
+    @property
+    def scores_path(self) -> Path:
+        return self.run_dir / SCORES
+
+    @property
+    def summary_path(self) -> Path:
+        return self.run_dir / JUDGE_SUMMARY
+
+
+def _planned_subtasks(store: RunStore) -> dict[str, Subtask]:
+    if not store.path(SUBTASKS).is_file():
+        return {}
+    try:
+        return {s.name: s for s in TypeAdapter(list[Subtask]).validate_python(
+            store.read_json(SUBTASKS))}
+    except ValidationError as exc:
+        raise RunError(f"{store.path(SUBTASKS)} is not a valid plan file: "
+                       f"{exc.errors()[0]['msg']}") from exc
+
+
+def judge(run_dir: Path, models: Sequence[str], *, weights: Mapping[str, float] | None = None,
+          concurrency: int | None = None, config: Path | None = None,
+          base_url: str | None = None, progress: JudgeProgress = no_judge_progress
+          ) -> JudgeResult:
+    """Score the run's benchmark with every judge in `models` on the paper's dimensions, each
+    score kept as it comes (a cut-off judge resumes without asking again), into
+    judge/scores.jsonl and judge/summary.json. `weights` (on top of the config's [judge]
+    weights, on top of the defaults) make Overall."""
+    store = RunStore.open(run_dir)
+    samples = benchmark_samples(store)
+    if not samples:
+        raise UserError(f"{run_dir} has no benchmark to judge: build it first")
+    settings = run_settings(store, config)
+    resolved = resolve_weights({**load_judge_weights(config), **(weights or {})})
+    subtasks = _planned_subtasks(store)
+    with model_session(store, settings) as (trace, cache):
+        judges = [JudgeModel(spec, ModelClient(make_provider(cfg), cfg, trace, cache))
+                  for spec in unique_specs(models, "judge with")
+                  for cfg in [model_config(spec, settings, base_url, concurrency)]]
+        key = hash_of(file_hash(store.path(BENCHMARK)), resolved,
+                      [(j.name, j.client.provider.spec) for j in judges])
+        try:
+            with recorded_stage(store, JUDGE_STAGE, key,
+                                (QUALITY_ROLE, [j.client.label for j in judges]),
+                                "the scores so far are kept: the same `benchagent judge` "
+                                "continues where it stopped"):
+                summary = judge_run(store.root, store.manifest.query.description, subtasks,
+                                    samples, judges, weights=resolved,
+                                    seed=settings.seed, progress=progress)
+        finally:
+            close_providers([j.client for j in judges])
+    return JudgeResult(store.root, summary)

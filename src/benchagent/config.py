@@ -96,11 +96,14 @@ def validated_settings(data: dict[str, Any], source: Path | None = None,
         raise ConfigError(f"invalid setting {where}{origin}: {first['msg']}") from exc
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
+def _read_toml(path: Path, whole: bool = False) -> dict[str, Any]:
+    """The settings of the config file at `path` (with `whole`: every table as read)."""
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"cannot read config {path}: {exc}") from exc
+    if whole:
+        return raw
     for table in ("build", "roles", "models"):
         if table in raw and not isinstance(raw[table], dict):
             raise ConfigError(f"invalid config {path}: [{table}] must be a table, "
@@ -115,3 +118,20 @@ def _read_toml(path: Path) -> dict[str, Any]:
             raise ConfigError(f"invalid config {path}: build.pools must be a list of paths")
         data["pools"] = [pool_path(p, path.parent) for p in pools]
     return data
+
+
+def load_judge_weights(config_path: Path | None) -> dict[str, float]:
+    """`[judge] weights = {UIA = 0.3, ...}` of the config file (default ./benchagent.toml if
+    present), as given: the judge checks the names and fills in the rest."""
+    path = config_path or (Path.cwd() / CONFIG_NAME)
+    if config_path is not None and not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    if not path.is_file():
+        return {}
+    table = _read_toml(path, whole=True).get("judge", {})
+    weights = table.get("weights", {}) if isinstance(table, dict) else None
+    if not isinstance(weights, dict) or not all(
+            isinstance(v, int | float) and not isinstance(v, bool) for v in weights.values()):
+        raise ConfigError(f"invalid config {path}: judge.weights must be a table of numbers, "
+                          "e.g. {UIA = 0.3, TSD = 0.2}")
+    return {str(k): float(v) for k, v in weights.items()}

@@ -139,6 +139,7 @@ class Manifest(BaseModel):
     shortfall: list[Shortfall] = Field(default_factory=list)
     subtasks: list[str] = Field(default_factory=list)
     copied_from: str | None = None
+    baseline: Literal["direct"] | None = None  # built by a baseline, not by the agents
 
 
 def check_new_run_folder(root: Path) -> bool:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from benchagent.config import ConfigError, load_settings
+from benchagent.config import ConfigError, load_judge_weights, load_settings
 
 
 def test_flags_override_the_config_file(tmp_path: Path) -> None:
@@ -58,3 +58,16 @@ def test_a_wrong_setting_names_the_file_it_came_from(tmp_path: Path) -> None:
     path.write_text("roles = [1]\n")
     with pytest.raises(ConfigError, match=r"\[roles\] must be a table"):
         load_settings(path, {})
+
+
+def test_judge_weights_come_from_their_own_table(tmp_path: Path) -> None:
+    cfg = tmp_path / "benchagent.toml"
+    cfg.write_text("[build]\nsize = 30\n[judge]\nweights = {UIA = 0.5, tsd = 1}\n")
+    assert load_judge_weights(cfg) == {"UIA": 0.5, "tsd": 1.0}
+    assert load_settings(cfg, {}).size == 30  # the build settings do not see the table
+    for bad in ('[judge]\nweights = {UIA = "high"}\n', "[judge]\nweights = 3\n"):
+        cfg.write_text(bad)
+        with pytest.raises(ConfigError, match=r"judge\.weights must be a table of numbers"):
+            load_judge_weights(cfg)
+    with pytest.raises(ConfigError, match="not found"):
+        load_judge_weights(tmp_path / "missing.toml")

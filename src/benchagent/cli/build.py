@@ -92,10 +92,17 @@ def build(query: Annotated[str | None, typer.Argument(
           ablate: AblateOpt = None, from_plan: FromPlanOpt = None,
           include_related: RelatedOpt = False,
           plan_only: Annotated[bool, typer.Option("--plan-only",
-                                                  help="Stop after the plan.")] = False) -> None:
+                                                  help="Stop after the plan.")] = False,
+          baseline: Annotated[str | None, typer.Option(
+              "--baseline", help="`direct`: the direct-prompting baseline (the paper's "
+                                 "Ablation I): one prompt asks --model for the whole "
+                                 "benchmark, text only, in a run that eval, judge and "
+                                 "report take.")] = None) -> None:
     """Build a verified benchmark for QUERY."""
     overrides = _overrides(size, pool, model, role, base_url, seed, concurrency, ablate,
                            include_related)
+    if baseline is not None and from_plan is not None:
+        raise UserError("--baseline builds from the request, not from a plan: drop --from-plan")
     if from_plan is not None:
         _print(api.build_from_plan(from_plan, out=out_dir, progress=progress_bar, warn=warn,
                                    **overrides))
@@ -103,7 +110,7 @@ def build(query: Annotated[str | None, typer.Argument(
     if query is None:
         raise UserError("give a QUERY, or --from-plan RUN_DIR")
     _print(api.build(query, out=out_dir, config=config, plan_only=plan_only,
-                     progress=progress_bar, warn=warn, **overrides))
+                     progress=progress_bar, warn=warn, baseline=baseline, **overrides))
 
 
 def plan(query: QueryArg, size: SizeOpt = None, pool: PoolOpt = None, out_dir: OutOpt = None,

@@ -82,7 +82,7 @@ class Task:
     key: str
 
 
-class _Rows:
+class RowsFile:
     """A JSONL file that several threads append to: each row is written whole under a lock,
     then synced outside it (so that one thread's sync never holds up another's answer)."""
 
@@ -146,7 +146,7 @@ def _ask(task: Task, client: ModelClient) -> Answer:
                   text=text)
 
 
-def _run_all(jobs: Sequence[tuple[str, Callable[[], T]]], limits: dict[str, int],
+def run_all(jobs: Sequence[tuple[str, Callable[[], T]]], limits: dict[str, int],
              keep: Callable[[T], None]) -> None:
     """Run every (group, job) with at most `limits[group]` of a group at once, `keep` each
     result as it comes; the first failure cancels what has not started and is raised once the
@@ -178,7 +178,7 @@ def ask_models(tasks: Sequence[Task], models: Sequence[EvalModel], run_dir: Path
     clients = {m.name: m.client for m in models}
     # two items that read the same (text and media) are one request: asked once
     pending = list({t.key: t for t in tasks if t.key not in answers}.values())
-    rows = _Rows(run_dir / ANSWERS)
+    rows = RowsFile(run_dir / ANSWERS)
     lock = threading.Lock()
     jobs = [(t.model, _bind_ask(t, clients[t.model])) for t in pending]
     total = len({t.key for t in tasks})
@@ -191,7 +191,7 @@ def ask_models(tasks: Sequence[Task], models: Sequence[EvalModel], run_dir: Path
             tick(answer)
 
         try:
-            _run_all(jobs, {m.name: m.client.cfg.max_concurrency for m in models}, keep)
+            run_all(jobs, {m.name: m.client.cfg.max_concurrency for m in models}, keep)
         finally:
             rows.close()
     return answers
@@ -227,7 +227,7 @@ def grade_answers(judge: ModelClient, samples: dict[str, BenchmarkSample],
     kept = {g.key: g for g in kept_rows(run_dir / GRADES, Grade)}
     wanted = {hash_of(judge.provider.spec, a.key, a.text): a for a in answers
               if a.item in samples and needs_grade(samples[a.item], a)}
-    rows = _Rows(run_dir / GRADES)
+    rows = RowsFile(run_dir / GRADES)
 
     def keep(grade: Grade) -> None:
         rows.append(grade)
@@ -237,7 +237,7 @@ def grade_answers(judge: ModelClient, samples: dict[str, BenchmarkSample],
         (JUDGE_ROLE, _bind_grade(judge, samples[a.item], a, key, seed))
         for key, a in wanted.items() if key not in kept]
     try:
-        _run_all(jobs, {JUDGE_ROLE: judge.cfg.max_concurrency}, keep)
+        run_all(jobs, {JUDGE_ROLE: judge.cfg.max_concurrency}, keep)
     finally:
         rows.close()
     return {kept[key].answer: kept[key] for key in wanted if key in kept}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
 import signal
 import time
 from pathlib import Path
@@ -16,51 +15,13 @@ import pytest
 from benchagent.evaluation import item_text
 from benchagent.evaluation.scoring import LETTERS
 from benchagent.records import AnswerType, BenchmarkSample
+from evalruns import fresh, samples
 from faultserver import FaultServer
 from runcli import cli, cli_popen
 
 Row = dict[str, Any]
-QUERIES = {
-    "text": "arithmetic word problems and unit conversions",
-    "image": "read the time shown on analogue clock images",
-    "audio": "answer arithmetic questions spoken aloud in audio clips",
-}
 ORACLE_FORMATS = ("The answer is ({L}).", "{L}) {text}", "**{L}**", "Answer: {l}", "{text}",
                   "{L}. Because that is what the question works out to.")
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A text, an image and an audio benchmark, built once (the text one without the spoken
-    subtask the planner adds: its plan is edited, as a user would)."""
-    root = tmp_path_factory.mktemp("eval-runs")
-    env = {"BENCHAGENT_CACHE": str(tmp_path_factory.getbasetemp() / "benchagent-cache")}
-    built = {}
-    for kind, query in QUERIES.items():
-        run = root / kind
-        if kind == "text":
-            assert cli("plan", query, "--size", "8", "--out", run, env=env).returncode == 0
-            path = run / "plan" / "subtasks.json"
-            subtasks = json.loads(path.read_text())
-            path.write_text(json.dumps([s for s in subtasks if s["modalities"] == ["text"]]))
-            result = cli("resume", run, env=env)
-        else:
-            result = cli("build", query, "--size", "6", "--out", run, env=env)
-        assert result.returncode == 0, result.stderr
-        built[kind] = run
-    return built
-
-
-def fresh(runs: dict[str, Path], kind: str, tmp_path: Path) -> Path:
-    """A copy of a built run, so that every test starts with no eval in it."""
-    run = tmp_path / kind
-    shutil.copytree(runs[kind], run)
-    return run
-
-
-def samples(run: Path) -> list[BenchmarkSample]:
-    lines = (run / "benchmark" / "benchmark.jsonl").read_text().splitlines()
-    return [BenchmarkSample.model_validate_json(line) for line in lines]
 
 
 def right_letter(s: BenchmarkSample) -> int:
