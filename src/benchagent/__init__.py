@@ -1,9 +1,18 @@
 """benchagent: builds verified evaluation benchmarks from a plain-language request."""
 
-from benchagent.api import BuildResult, EvalResult, build, build_from_plan, evaluate, plan, resume
+from benchagent.api import (
+    BuildResult,
+    EvalResult,
+    build,
+    build_from_plan,
+    estimate_vs_spent,
+    evaluate,
+    plan,
+    resume,
+)
 from benchagent.config import Settings, load_settings
 from benchagent.errors import BenchagentError
-from benchagent.models import ModelClient, ModelConfig, RoleModels, make_provider
+from benchagent.models import BudgetReached, ModelClient, ModelConfig, RoleModels, make_provider
 from benchagent.records import (
     Allocation,
     AnswerType,
@@ -18,7 +27,8 @@ from benchagent.records import (
 
 __version__ = "0.1.0"
 
-__all__ = ["Allocation", "AnswerType", "BenchagentError", "BenchmarkSample", "BuildResult",
-           "DatasetCard", "EvalResult", "Grounding", "Modality", "ModelClient", "ModelConfig",
-           "Query", "RoleModels", "Settings", "SourceSample", "Subtask", "__version__", "build",
-           "build_from_plan", "evaluate", "load_settings", "make_provider", "plan", "resume"]
+__all__ = ["Allocation", "AnswerType", "BenchagentError", "BenchmarkSample", "BudgetReached",
+           "BuildResult", "DatasetCard", "EvalResult", "Grounding", "Modality", "ModelClient",
+           "ModelConfig", "Query", "RoleModels", "Settings", "SourceSample", "Subtask",
+           "__version__", "build", "build_from_plan", "estimate_vs_spent", "evaluate",
+           "load_settings", "make_provider", "plan", "resume"]
