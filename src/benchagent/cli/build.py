@@ -19,8 +19,7 @@ from benchagent.cli.common import (
     progress_bar,
     warn,
 )
-from benchagent.cli.cost import MaxCallsOpt, MaxCostOpt, print_estimate
-from benchagent.cli.listing import JsonOpt
+from benchagent.cli.cost import EstimateJsonOpt, MaxCallsOpt, MaxCostOpt, print_estimate
 from benchagent.config import ABLATIONS
 
 QueryArg = Annotated[str, typer.Argument(help="The request as text, or a JSON file "
@@ -104,7 +103,7 @@ def build(query: Annotated[str | None, typer.Argument(
               "--dry-run", help="Plan, print the expected model calls, tokens and cost per "
                                 "role, and stop (`resume RUN` builds it).")] = False,
           max_calls: MaxCallsOpt = None, max_cost: MaxCostOpt = None,
-          as_json: JsonOpt = False) -> None:
+          as_json: EstimateJsonOpt = False) -> None:
     """Build a verified benchmark for QUERY."""
     overrides = _overrides(size, pool, model, role, base_url, seed, concurrency, ablate,
                            include_related)
@@ -122,7 +121,7 @@ def build(query: Annotated[str | None, typer.Argument(
 def plan(query: QueryArg, size: SizeOpt = None, pool: PoolOpt = None, out_dir: OutOpt = None,
          model: ModelOpt = None, role: RoleOpt = None, base_url: BaseUrlOpt = None,
          seed: SeedOpt = None, config: ConfigOpt = None, ablate: AblateOpt = None,
-         include_related: RelatedOpt = False, as_json: JsonOpt = False) -> None:
+         include_related: RelatedOpt = False, as_json: EstimateJsonOpt = False) -> None:
     """Plan a benchmark for QUERY (subtasks, datasets, operators, quotas) without building it,
     and print its expected model calls, tokens and cost per role."""
     build(query, size=size, pool=pool, out_dir=out_dir, model=model, role=role,

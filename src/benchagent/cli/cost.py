@@ -11,6 +11,10 @@ from benchagent.api import Estimate
 from benchagent.cli.common import out
 from benchagent.cli.listing import listing_table, print_json, print_table
 
+EstimateJsonOpt = Annotated[bool, typer.Option(
+    "--json", help="With a plan (`plan`, `build --dry-run`): print its cost estimate as JSON on "
+                   "stdout, nothing else.")]
+
 MaxCallsOpt = Annotated[int | None, typer.Option(
     "--max-calls", min=1, help="Stop cleanly once this many model calls were made (cached "
                                "answers are free); resume with a higher cap to finish.")]
@@ -30,6 +34,9 @@ def print_estimate(estimate: Estimate | None, as_json: bool = False) -> None:
         return
     if as_json:
         print_json(estimate.as_dict())
+        return
+    if not estimate.roles:
+        out.print("cost estimate: no model calls (every role runs its rules policy)")
         return
     columns = ("role", "model", "basis", "calls", "cached", "prompt tokens",
                "completion tokens", "cost")
