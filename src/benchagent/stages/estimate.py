@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from benchagent.errors import BenchagentError
 from benchagent.executor.sample_plan import adaptable
 from benchagent.executor.verify import VerifyLayers, target_modalities
 from benchagent.models import ModelConfig
@@ -32,7 +33,7 @@ from benchagent.operators import REGISTRY
 from benchagent.prompts import render
 from benchagent.records import Allocation, Grounding, SourceSample, Subtask
 from benchagent.stages.context import BuildContext
-from benchagent.stages.execution import pair_sources, sample_policy, verify_layers
+from benchagent.stages.execution import check_plan, pair_sources, sample_policy, verify_layers
 from benchagent.stages.paths import ALLOCATION, ESTIMATE, GROUNDINGS, SUBTASKS, TRACE
 from benchagent.store import MANIFEST, file_hash, hash_of, read_jsonl
 from benchagent.trace import UsageTotals
@@ -150,6 +151,7 @@ def _execution(ctx: BuildContext, acceptance: float) -> tuple[int, dict[str, lis
     subtasks = ctx.read_list(SUBTASKS, Subtask)
     groundings = ctx.read_list(GROUNDINGS, Grounding)
     allocation = ctx.read(ALLOCATION, Allocation)
+    check_plan((subtasks, groundings, allocation))
     sources = pair_sources(ctx, groundings, allocation)
     by_name = {st.name: st for st in subtasks}
     by_pair: dict[tuple[str, str], Grounding] = {}
@@ -210,9 +212,10 @@ def estimate(ctx: BuildContext) -> Estimate:
                     tokens_per_char=round(measured.tokens_per_char, 4), roles=roles)
 
 
-def write_estimate(ctx: BuildContext) -> Estimate:
+def write_estimate(ctx: BuildContext) -> Estimate | None:
     """plan/estimate.json for the current plan: kept when it was made for this plan (a resumed
-    build keeps the estimate made before it spent anything), made anew otherwise."""
+    build keeps the estimate made before it spent anything), made anew otherwise. None for a
+    plan that does not hold together (an edit): the execution stage then says why."""
     path = ctx.store.path(ESTIMATE)
     if path.is_file():
         try:
@@ -221,7 +224,10 @@ def write_estimate(ctx: BuildContext) -> Estimate:
             kept = None
         if kept is not None and kept.plan_hash == plan_hash(ctx):
             return kept
-    made = estimate(ctx)
+    try:
+        made = estimate(ctx)
+    except BenchagentError:
+        return None
     ctx.store.write_json(ESTIMATE, made.as_dict())
     return made
 

@@ -55,7 +55,7 @@ def _setup(ctx: BuildContext) -> ExecutionSetup:
         attempts_per_item=ctx.settings.attempts_per_item)
 
 
-def _check_plan(plan: Plan) -> None:
+def check_plan(plan: Plan) -> None:
     subtasks, groundings, allocation = plan
     grounded = {(g.subtask, g.dataset_id) for g in groundings}
     names = {st.name for st in subtasks}
@@ -75,7 +75,7 @@ def _instructions(ctx: BuildContext, subtasks: list[Subtask]) -> dict[str, str]:
 
 def _states(ctx: BuildContext, plan: Plan) -> dict[Pair, PairState]:
     subtasks, groundings, allocation = plan
-    _check_plan(plan)
+    check_plan(plan)
     done = ctx.read_jsonl(ACCEPTED, SampleOutcome) + ctx.read_jsonl(REJECTED, SampleOutcome)
     return pair_states(_setup(ctx), plan, pair_sources(ctx, groundings, allocation),
                        _instructions(ctx, subtasks), done)

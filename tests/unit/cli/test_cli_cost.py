@@ -140,3 +140,11 @@ def test_an_eval_cap_keeps_the_answers_and_the_next_eval_finishes_them(tmp_path:
     assert cli("eval", uncapped, "--model", "mock").returncode == 0
     assert (run / "eval" / "results.jsonl").read_text() == \
         (uncapped / "eval" / "results.jsonl").read_text()
+
+
+def test_estimate_vs_spent_of_a_run_without_an_estimate(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text(json.dumps(
+        {"usage": {"verifier": {"calls": 3, "cache_hits": 1}, "eval": {"calls": 9}}}))
+    compared = estimate_vs_spent(tmp_path)
+    assert compared["estimate"] is None and set(compared["spent"]) == {"verifier"}
+    assert compared["total"]["spent_calls"] == 3 and compared["total"]["calls_ratio"] is None
