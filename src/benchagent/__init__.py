@@ -6,6 +6,7 @@ from benchagent.api import (
     JudgeResult,
     build,
     build_from_plan,
+    estimate_vs_spent,
     evaluate,
     judge,
     plan,
@@ -13,7 +14,7 @@ from benchagent.api import (
 )
 from benchagent.config import Settings, load_settings
 from benchagent.errors import BenchagentError
-from benchagent.models import ModelClient, ModelConfig, RoleModels, make_provider
+from benchagent.models import BudgetReached, ModelClient, ModelConfig, RoleModels, make_provider
 from benchagent.records import (
     Allocation,
     AnswerType,
@@ -28,8 +29,8 @@ from benchagent.records import (
 
 __version__ = "0.1.0"
 
-__all__ = ["Allocation", "AnswerType", "BenchagentError", "BenchmarkSample", "BuildResult",
-           "DatasetCard", "EvalResult", "Grounding", "JudgeResult", "Modality", "ModelClient",
-           "ModelConfig", "Query", "RoleModels", "Settings", "SourceSample", "Subtask",
-           "__version__", "build", "build_from_plan", "evaluate", "judge", "load_settings",
-           "make_provider", "plan", "resume"]
+__all__ = ["Allocation", "AnswerType", "BenchagentError", "BenchmarkSample", "BudgetReached",
+           "BuildResult", "DatasetCard", "EvalResult", "Grounding", "JudgeResult", "Modality",
+           "ModelClient", "ModelConfig", "Query", "RoleModels", "Settings", "SourceSample",
+           "Subtask", "__version__", "build", "build_from_plan", "estimate_vs_spent", "evaluate",
+           "judge", "load_settings", "make_provider", "plan", "resume"]

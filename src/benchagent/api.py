@@ -41,10 +41,13 @@ from benchagent.judging import (
     resolve_weights,
 )
 from benchagent.models import (
+    CallBudget,
+    Caps,
     ModelClient,
     ModelConfig,
     ResponseCache,
     RoleModels,
+    check_prices,
     make_provider,
 )
 from benchagent.paths import pool_path
@@ -80,6 +83,8 @@ from benchagent.stages import (
     run_stages,
 )
 from benchagent.stages.direct import DIRECT_ROLE
+from benchagent.stages.estimate import BUILD_ROLES, Estimate, read_estimate, write_estimate
+from benchagent.stages.estimate import estimate_vs_spent as estimate_vs_spent
 from benchagent.stages.paths import ALLOCATION, BENCHMARK, PLAN_MD, SUBTASKS, TRACE
 from benchagent.store import (
     Manifest,
@@ -129,6 +134,11 @@ class BuildResult:
 
     def samples(self) -> list[BenchmarkSample]:
         return [BenchmarkSample.model_validate(r) for r in read_jsonl(self.benchmark_path)]
+
+    @property
+    def estimate(self) -> Estimate | None:
+        """The plan's expected model calls, tokens and cost per role (plan/estimate.json)."""
+        return read_estimate(self.run_dir)
 
 
 def _ignore(message: str) -> None:
@@ -200,15 +210,28 @@ def open_pool(settings: Settings, warn: Warn = _ignore) -> Pool:
     return pool
 
 
-def open_models(settings: Settings, store: RunStore) -> RoleModels:
+def _build_budget(store: RunStore, caps: Caps,
+                  configs: dict[str, ModelConfig | None]) -> CallBudget | None:
+    """The build's caps count every call of the build, across resumes: what the manifest
+    records as spent comes first (cached answers are no calls)."""
+    if not caps.any:
+        return None
+    check_prices(caps, [configs[role] for role in BUILD_ROLES])
+    usage = [u for role, u in store.manifest.usage.items() if role in BUILD_ROLES]
+    return CallBudget(caps, spent_calls=sum(u.calls - u.cache_hits for u in usage),
+                      spent_cost=sum(u.cost_usd or 0.0 for u in usage))
+
+
+def open_models(settings: Settings, store: RunStore, caps: Caps | None = None) -> RoleModels:
     """Every role's model, with a trace appending to the run's trace.jsonl that continues the
-    manifest's usage totals."""
+    manifest's usage totals, and the build's budget when `caps` set one."""
     totals = {role: UsageTotals(**vars(u)) for role, u in store.manifest.usage.items()}
     trace = Trace(path=store.path(TRACE), by_role=totals)
     configs: dict[str, ModelConfig | None] = {role: settings.model_for(role) for role in ROLES}
+    budget = _build_budget(store, caps or Caps(), configs)
     cache = (settings.cache_dir / "responses.sqlite" if settings.cache_dir
              else store.path("cache/responses.sqlite"))
-    return RoleModels(configs, trace, cache)
+    return RoleModels(configs, trace, cache, budget)
 
 
 RUNS_DIR = Path("runs")
@@ -255,10 +278,15 @@ def _given(overrides: Overrides) -> dict[str, Any]:
 
 def build(query: str | Path | Query, *, out: Path | None = None, config: Path | None = None,
           plan_only: bool = False, progress: ProgressFactory = no_progress,
-          warn: Warn = _ignore, baseline: str | None = None,
-          **overrides: Unpack[Overrides]) -> BuildResult:
+          warn: Warn = _ignore, baseline: str | None = None, max_calls: int | None = None,
+          max_cost: float | None = None, **overrides: Unpack[Overrides]) -> BuildResult:
     """Build a verified benchmark for `query` (text, a query file or a Query) in a new run;
-    with `baseline="direct"`, the direct-prompting baseline: one prompt to the model."""
+    with `baseline="direct"`, the direct-prompting baseline: one prompt to the model.
+
+    `max_calls` / `max_cost` (US dollars, from the configured prices) cap the build's model
+    calls: at the cap it stops with BudgetReached, and `resume` with a higher cap finishes the
+    same benchmark."""
+    caps = Caps.checked(max_calls, max_cost)
     settings = load_settings(config, _given(overrides))
     q = load_query(query, overrides.get("size") or settings.size)
     run_dir = out or default_run_dir(q)
@@ -267,7 +295,7 @@ def build(query: str | Path | Query, *, out: Path | None = None, config: Path | 
         return _build_direct(q, run_dir, settings, baseline, plan_only, progress)
     pool = open_pool(settings, warn)
     store = RunStore.create(run_dir, q, settings, tuple(s.name for s in STAGES))
-    return _run(store, pool, plan_only, progress)
+    return _run(store, pool, plan_only, progress, caps)
 
 
 def _build_direct(query: Query, run_dir: Path, settings: Settings, baseline: str,
@@ -286,15 +314,18 @@ def _build_direct(query: Query, run_dir: Path, settings: Settings, baseline: str
 
 def plan(query: str | Path | Query, *, out: Path | None = None, config: Path | None = None,
          warn: Warn = _ignore, **overrides: Unpack[Overrides]) -> BuildResult:
-    """Plan a benchmark (subtasks, datasets, operators, quotas) without building it."""
+    """Plan a benchmark (subtasks, datasets, operators, quotas) without building it; the
+    plan's cost estimate is `result.estimate`."""
     return build(query, out=out, config=config, plan_only=True, warn=warn, **overrides)
 
 
 def build_from_plan(run_dir: Path, *, out: Path | None = None,
                     progress: ProgressFactory = no_progress, warn: Warn = _ignore,
+                    max_calls: int | None = None, max_cost: float | None = None,
                     **overrides: Unpack[Overrides]) -> BuildResult:
     """Build the plan of `run_dir` (edited or not): only what depends on an edit reruns. With
     `out`, the plan is copied to a new run first."""
+    caps = Caps.checked(max_calls, max_cost)
     store = RunStore.open(run_dir)
     if store.manifest.baseline is not None:
         raise UserError(f"{run_dir} is a {store.manifest.baseline} baseline: it has no plan to "
@@ -312,12 +343,15 @@ def build_from_plan(run_dir: Path, *, out: Path | None = None,
     manifest.settings = settings
     if given.get("size"):
         manifest.query = manifest.query.model_copy(update={"target_size": given["size"]})
-    return _run(store, pool, False, progress)
+    return _run(store, pool, False, progress, caps)
 
 
 def resume(run_dir: Path, *, progress: ProgressFactory = no_progress,
-           warn: Warn = _ignore) -> BuildResult:
-    """Continue a run: finished stages are skipped, accepted samples are kept."""
+           warn: Warn = _ignore, max_calls: int | None = None,
+           max_cost: float | None = None) -> BuildResult:
+    """Continue a run: finished stages are skipped, accepted samples are kept. The caps count
+    the calls the run made before too."""
+    caps = Caps.checked(max_calls, max_cost)
     store = RunStore.open(run_dir)
     store.lock()
     try:
@@ -325,25 +359,31 @@ def resume(run_dir: Path, *, progress: ProgressFactory = no_progress,
     except BaseException:
         store.close()
         raise
-    return _run(store, pool, False, progress)
+    return _run(store, pool, False, progress, caps)
 
 
-def _run(store: RunStore, pool: Pool, plan_only: bool,
-         progress: ProgressFactory) -> BuildResult:
-    """Run the stages on `store` and release it. A run this call created that fails before
-    its first stage (its models cannot open) is removed again: nothing is left to resume."""
+def _run(store: RunStore, pool: Pool, plan_only: bool, progress: ProgressFactory,
+         caps: Caps | None = None) -> BuildResult:
+    """Run the stages on `store` and release it: the plan, its cost estimate, the rest. A run
+    this call created that fails before its first stage (its models cannot open) is removed
+    again: nothing is left to resume."""
     settings, query = store.manifest.settings, store.manifest.query
     try:
         try:
-            models = open_models(settings, store)
+            models = open_models(settings, store, caps)
         except BaseException:
             if store.is_new:
                 store.discard()
             raise
         try:
-            table = DIRECT_STAGES if store.manifest.baseline == "direct" else STAGES
-            run_stages(BuildContext(store, settings, query, pool, models, progress), table,
-                       plan_only)
+            ctx = BuildContext(store, settings, query, pool, models, progress)
+            if store.manifest.baseline == "direct":
+                run_stages(ctx, DIRECT_STAGES, plan_only)
+            else:
+                run_stages(ctx, STAGES, plan_only=True)
+                write_estimate(ctx)
+                if not plan_only:
+                    run_stages(ctx, STAGES)
         finally:
             models.close()
     finally:
@@ -370,15 +410,24 @@ class EvalResult:
         return self.run_dir / SUMMARY
 
 
+EVAL_HINT = "the answers so far are kept: run the same `benchagent eval` again to continue"
+
+
 def _eval_clients(specs: Sequence[str], judge: str | None, settings: Settings,
                   base_url: str | None, concurrency: int | None, trace: Trace,
-                  cache: ResponseCache) -> tuple[list[EvalModel], ModelClient | None]:
-    models = [EvalModel(spec, ModelClient(make_provider(cfg), cfg, trace, cache))
-              for spec in unique_specs(specs, "evaluate")
-              for cfg in [model_config(spec, settings, base_url, concurrency)]]
+                  cache: ResponseCache,
+                  caps: Caps) -> tuple[list[EvalModel], ModelClient | None]:
+    """The clients of the models and the judge, sharing one budget when `caps` set one (an
+    eval's caps count the calls of this command)."""
+    names = unique_specs(specs, "evaluate")
+    configs = [model_config(spec, settings, base_url, concurrency) for spec in names]
     judge_cfg = (None if judge == "rules" else model_config(judge, settings, base_url, None)) \
         if judge is not None else settings.model_for("judge")
-    judge_client = ModelClient(make_provider(judge_cfg), judge_cfg, trace, cache) \
+    check_prices(caps, [*configs, judge_cfg])
+    budget = CallBudget(caps, hint=EVAL_HINT) if caps.any else None
+    models = [EvalModel(spec, ModelClient(make_provider(cfg), cfg, trace, cache, budget))
+              for spec, cfg in zip(names, configs, strict=True)]
+    judge_client = ModelClient(make_provider(judge_cfg), judge_cfg, trace, cache, budget) \
         if judge_cfg is not None else None
     return models, judge_client
 
@@ -386,11 +435,14 @@ def _eval_clients(specs: Sequence[str], judge: str | None, settings: Settings,
 def evaluate(run_dir: Path, models: Sequence[str], *, judge: str | None = None,
              ladder: bool = False, blind: bool = True, concurrency: int | None = None,
              config: Path | None = None, base_url: str | None = None,
-             progress: AnswerProgress = no_answer_progress) -> EvalResult:
+             progress: AnswerProgress = no_answer_progress, max_calls: int | None = None,
+             max_cost: float | None = None) -> EvalResult:
     """Run `models` (specs, or names from the config) on the run's benchmark: answers are kept
     as they come (a cut-off eval resumes where it stopped), then scored and analysed into
     eval/results.jsonl and eval/summary.json. `judge` grades free-form answers (default: the
-    run's judge role; "rules": none, they stay unscored)."""
+    run's judge role; "rules": none, they stay unscored). `max_calls` / `max_cost` cap this
+    command's calls: at the cap it stops with BudgetReached, the answers so far kept."""
+    caps = Caps.checked(max_calls, max_cost)
     store = RunStore.open(run_dir)
     samples = benchmark_samples(store)
     if not samples:
@@ -398,7 +450,7 @@ def evaluate(run_dir: Path, models: Sequence[str], *, judge: str | None = None,
     settings = run_settings(store, config)
     with model_session(store, settings) as (trace, cache):
         clients, judge_client = _eval_clients(models, judge, settings, base_url, concurrency,
-                                              trace, cache)
+                                              trace, cache, caps)
         try:
             summary = _run_eval(store, samples, clients, judge_client, (blind, ladder),
                                 progress)

@@ -19,6 +19,7 @@ from benchagent.cli.common import (
     progress_bar,
     warn,
 )
+from benchagent.cli.cost import EstimateJsonOpt, MaxCallsOpt, MaxCostOpt, print_estimate
 from benchagent.config import ABLATIONS
 
 QueryArg = Annotated[str, typer.Argument(help="The request as text, or a JSON file "
@@ -51,9 +52,14 @@ FromPlanOpt = Annotated[Path | None, typer.Option(
 EMPTY_BENCHMARK = 3  # exit code of a build that produced no item at all
 
 
-def _print(result: BuildResult) -> None:
-    """The result; a benchmark with no item ends the command with EMPTY_BENCHMARK."""
+def _print(result: BuildResult, as_json: bool = False) -> None:
+    """The result (a plan's with its cost estimate); a benchmark with no item ends the command
+    with EMPTY_BENCHMARK."""
+    if result.plan_only and as_json:
+        print_estimate(result.estimate, as_json=True)
+        return
     if result.plan_only:
+        print_estimate(result.estimate)
         out.print(f"plan written: {result.plan_path}")
     else:
         out.print(f"benchmark: {result.items} items (target "
@@ -97,7 +103,12 @@ def build(query: Annotated[str | None, typer.Argument(
               "--baseline", help="`direct`: the direct-prompting baseline (the paper's "
                                  "Ablation I): one prompt asks --model for the whole "
                                  "benchmark, text only, in a run that eval, judge and "
-                                 "report take.")] = None) -> None:
+                                 "report take.")] = None,
+          dry_run: Annotated[bool, typer.Option(
+              "--dry-run", help="Plan, print the expected model calls, tokens and cost per "
+                                "role, and stop (`resume RUN` builds it).")] = False,
+          max_calls: MaxCallsOpt = None, max_cost: MaxCostOpt = None,
+          as_json: EstimateJsonOpt = False) -> None:
     """Build a verified benchmark for QUERY."""
     overrides = _overrides(size, pool, model, role, base_url, seed, concurrency, ablate,
                            include_related)
@@ -105,24 +116,29 @@ def build(query: Annotated[str | None, typer.Argument(
         raise UserError("--baseline builds from the request, not from a plan: drop --from-plan")
     if from_plan is not None:
         _print(api.build_from_plan(from_plan, out=out_dir, progress=progress_bar, warn=warn,
-                                   **overrides))
+                                   max_calls=max_calls, max_cost=max_cost, **overrides))
         return
     if query is None:
         raise UserError("give a QUERY, or --from-plan RUN_DIR")
-    _print(api.build(query, out=out_dir, config=config, plan_only=plan_only,
-                     progress=progress_bar, warn=warn, baseline=baseline, **overrides))
+    _print(api.build(query, out=out_dir, config=config, plan_only=plan_only or dry_run,
+                     progress=progress_bar, warn=warn, baseline=baseline, max_calls=max_calls,
+                     max_cost=max_cost, **overrides), as_json)
 
 
 def plan(query: QueryArg, size: SizeOpt = None, pool: PoolOpt = None, out_dir: OutOpt = None,
          model: ModelOpt = None, role: RoleOpt = None, base_url: BaseUrlOpt = None,
          seed: SeedOpt = None, config: ConfigOpt = None, ablate: AblateOpt = None,
-         include_related: RelatedOpt = False) -> None:
-    """Plan a benchmark for QUERY (subtasks, datasets, operators, quotas) without building it."""
+         include_related: RelatedOpt = False, as_json: EstimateJsonOpt = False) -> None:
+    """Plan a benchmark for QUERY (subtasks, datasets, operators, quotas) without building it,
+    and print its expected model calls, tokens and cost per role."""
     build(query, size=size, pool=pool, out_dir=out_dir, model=model, role=role,
           base_url=base_url, seed=seed, config=config, ablate=ablate, plan_only=True,
-          include_related=include_related)
+          include_related=include_related, as_json=as_json)
 
 
-def resume(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) -> None:
-    """Continue a run: finished stages are skipped, accepted samples are kept."""
-    _print(api.resume(run_dir, progress=progress_bar, warn=warn))
+def resume(run_dir: Annotated[Path, typer.Argument(help="The run directory.")],
+           max_calls: MaxCallsOpt = None, max_cost: MaxCostOpt = None) -> None:
+    """Continue a run: finished stages are skipped, accepted samples are kept. A cap counts
+    the calls the run made before too."""
+    _print(api.resume(run_dir, progress=progress_bar, warn=warn, max_calls=max_calls,
+                      max_cost=max_cost))

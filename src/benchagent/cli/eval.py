@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from benchagent import api
 from benchagent.cli.common import err, out
+from benchagent.cli.cost import MaxCallsOpt, MaxCostOpt
 from benchagent.cli.listing import JsonOpt, listing_table, print_json, print_table
 from benchagent.evaluation import Answer
 
@@ -132,11 +133,13 @@ def eval_cmd(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]
              items: Annotated[bool, typer.Option(
                  "--items", help="Also list every item: difficulty, discrimination, "
                                  "saturated, dead, blind-solvable.")] = False,
+             max_calls: MaxCallsOpt = None, max_cost: MaxCostOpt = None,
              as_json: JsonOpt = False) -> None:
-    """Evaluate models on a run's benchmark; a cut-off eval resumes where it stopped."""
+    """Evaluate models on a run's benchmark; a cut-off eval resumes where it stopped. The
+    caps count this command's calls."""
     result = api.evaluate(run_dir, model, judge=judge, ladder=ladder, blind=blind,
                           concurrency=concurrency, config=config, base_url=base_url,
-                          progress=answer_bar)
+                          progress=answer_bar, max_calls=max_calls, max_cost=max_cost)
     if as_json:
         print_json(result.summary)
         return

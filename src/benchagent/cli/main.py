@@ -13,6 +13,7 @@ from rich.markup import escape
 from benchagent.cli import build, eval, judge, models_cmd, pool_cmd, review, show, tools_cmd
 from benchagent.cli.common import err
 from benchagent.errors import BenchagentError
+from benchagent.models import BudgetReached
 
 try:  # recent Typer carries its own copy of click, with its own exception classes
     from typer._click.exceptions import ClickException
@@ -35,6 +36,8 @@ app.add_typer(pool_cmd.app, name="pool")
 
 # Typer turns a KeyboardInterrupt inside a command into this exit code.
 INTERRUPTED = 130
+# A build or eval that stopped cleanly at its --max-calls / --max-cost cap.
+BUDGET_REACHED = 4
 # Loggers whose warnings the user sees while a command runs (a model endpoint not answering).
 SHOWN_LOGGERS = ("benchagent.models",)
 
@@ -61,6 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     _show_warnings()
     try:
         code = app(args=argv, prog_name="benchagent", standalone_mode=False)
+    except BudgetReached as exc:
+        err.print(escape(str(exc)), soft_wrap=True)
+        return BUDGET_REACHED
     except BenchagentError as exc:
         if debug:
             raise

@@ -14,18 +14,23 @@ from benchagent.models.base import (
     TransientModelError,
     media_parts,
 )
+from benchagent.models.budget import BudgetReached, CallBudget, Caps, check_prices
 from benchagent.models.cache import ResponseCache
 from benchagent.models.client import (
     ModelClient,
     StructuredOutputError,
     ask_or_fallback,
     parse_structured,
+    prompt_chars,
 )
 from benchagent.models.mock import MockProvider, MockRule
 from benchagent.models.spec import ModelConfig, parse_model_spec
 from benchagent.trace import Trace
 
 __all__ = [
+    "BudgetReached",
+    "CallBudget",
+    "Caps",
     "Completion",
     "CompletionRequest",
     "InputRejectedError",
@@ -41,10 +46,12 @@ __all__ = [
     "StructuredOutputError",
     "TransientModelError",
     "ask_or_fallback",
+    "check_prices",
     "make_provider",
     "media_parts",
     "parse_model_spec",
     "parse_structured",
+    "prompt_chars",
 ]
 
 
@@ -65,9 +72,10 @@ class RoleModels:
     so they share its concurrency limit, and a local model is loaded once."""
 
     def __init__(self, configs: dict[str, ModelConfig | None], trace: Trace,
-                 cache_path: Path | None) -> None:
+                 cache_path: Path | None, budget: CallBudget | None = None) -> None:
         self.trace = trace
         self.cache = ResponseCache(cache_path) if cache_path else None
+        self.budget = budget
         self._clients: dict[str, ModelClient | None] = {}
         shared: dict[str, ModelClient] = {}
         for role, cfg in configs.items():
@@ -76,8 +84,9 @@ class RoleModels:
                 continue
             key = cfg.model_dump_json()
             if key not in shared:
-                shared[key] = ModelClient(make_provider(cfg), cfg, trace, self.cache)
+                shared[key] = ModelClient(make_provider(cfg), cfg, trace, self.cache, budget)
             self._clients[role] = shared[key]
+        self.configs = configs
 
     def get(self, role: str) -> ModelClient | None:
         return self._clients.get(role)

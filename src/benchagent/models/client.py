@@ -25,6 +25,7 @@ from benchagent.models.base import (
     Provider,
     TransientModelError,
 )
+from benchagent.models.budget import CallBudget
 from benchagent.models.cache import ResponseCache, cache_key
 from benchagent.models.retry import call_with_retries
 from benchagent.models.spec import ModelConfig
@@ -46,11 +47,12 @@ class StructuredOutputError(ModelError):
 
 class ModelClient:
     def __init__(self, provider: Provider, cfg: ModelConfig, trace: Trace,
-                 cache: ResponseCache | None = None) -> None:
+                 cache: ResponseCache | None = None, budget: CallBudget | None = None) -> None:
         self.provider = provider
         self.cfg = cfg
         self.trace = trace
         self.cache = cache
+        self.budget = budget
         self._limit = threading.BoundedSemaphore(cfg.max_concurrency)
         self._warned_lock = threading.Lock()
         self._warned_slow = False
@@ -60,22 +62,30 @@ class ModelClient:
         return self.cfg.label
 
     def complete(self, request: CompletionRequest, role: str) -> Completion:
+        """The answer, from the cache when it holds it; a new call first passes the budget
+        (BudgetReached when the cap is reached: no call starts)."""
         key = cache_key(self.provider.spec, request)
         cached = self.cache.get(key) if self.cache else None
+        chars = prompt_chars(request)
         if cached is not None:
             self.trace.model_call(role=role, model=self.label, prompt_tokens=cached.prompt_tokens,
                                   completion_tokens=cached.completion_tokens, latency_s=0.0,
-                                  cache_hit=True, cost=None)
+                                  cache_hit=True, cost=None, prompt_chars=chars)
             return cached
         start = time.perf_counter()
         with self._limit:
+            if self.budget is not None:
+                self.budget.admit()
             completion = self._call(request, role)
         latency = time.perf_counter() - start
         if self.cache:
             self.cache.put(key, completion)
+        cost = self._cost(completion)
+        if self.budget is not None:
+            self.budget.charge(cost)
         self.trace.model_call(role=role, model=self.label, prompt_tokens=completion.prompt_tokens,
                               completion_tokens=completion.completion_tokens, latency_s=latency,
-                              cache_hit=False, cost=self._cost(completion))
+                              cache_hit=False, cost=cost, prompt_chars=chars)
         return completion
 
     def _call(self, request: CompletionRequest, role: str) -> Completion:
@@ -167,6 +177,20 @@ def ask_or_fallback(client: ModelClient | None, role: str, ask: Callable[[ModelC
     except StructuredOutputError as exc:
         client.trace.decision(role=role, outcome="fallback", error=str(exc))
         return fallback(str(exc))
+
+
+def prompt_chars(request: CompletionRequest) -> int:
+    """The characters of the request's text (media parts not counted): what a cost estimate
+    measures prompts in before a tokenizer has seen them."""
+    total = 0
+    for message in request.messages:
+        content = message.get("content", "")
+        if isinstance(content, str):
+            total += len(content)
+        else:
+            total += sum(len(str(part.get("text", ""))) for part in content
+                         if isinstance(part, dict) and part.get("type") == "text")
+    return total
 
 
 def parse_structured(text: str, schema: type[T]) -> T:

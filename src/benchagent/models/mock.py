@@ -6,7 +6,9 @@ downstream search still has something to hold on to). A script is a list of rule
 order; the first whose `match` substring occurs in the conversation (and has `times` left)
 answers with its `response` (text as is, or a JSON value serialised). A script file holds
 either that list, or {"latency_s": seconds every call takes, "inputs": the media it takes
-(default ["image", "audio"]; [] for a text-only model), "rules": [...]}.
+(default ["image", "audio"]; [] for a text-only model), "prompt_tokens" and
+"completion_tokens": the usage every call reports (default: the words of the conversation and
+of the answer), "rules": [...]}.
 
 In the conversation a rule matches, an image part reads `<image>` and an audio part `<audio>`.
 An unscripted plain-text request that lists lettered options ("A. ...") is answered with one of
@@ -21,6 +23,7 @@ import json
 import re
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,10 +63,13 @@ class MockProvider:
         self._rules = list(rules or [])
         self.latency_s = 0.0
         self.inputs = frozenset(_MEDIA.values())
+        self.tokens: tuple[int | None, int | None] = (None, None)  # fixed (prompt, completion)
         name = ""
         if cfg is not None and cfg.model:
-            script_rules, self.latency_s, self.inputs = _load_script(Path(cfg.model))
-            self._rules = script_rules + self._rules
+            script = _load_script(Path(cfg.model))
+            self.latency_s, self.inputs, self.tokens = script.latency_s, script.inputs, \
+                script.tokens
+            self._rules = script.rules + self._rules
             name = Path(cfg.model).name
         self._name = name
         self._lock = threading.Lock()
@@ -90,8 +96,13 @@ class MockProvider:
             text = json.dumps(instance_of(request.json_schema, _seed_words(request)))
         else:
             text = _pick_option(conversation, self._name) or "mock answer"
-        return Completion(text=text, prompt_tokens=len(conversation.split()),
-                          completion_tokens=len(text.split()))
+        prompt_tokens, completion_tokens = self.tokens
+        return Completion(text=text, prompt_tokens=_or(prompt_tokens, len(conversation.split())),
+                          completion_tokens=_or(completion_tokens, len(text.split())))
+
+
+def _or(fixed: int | None, counted: int) -> int:
+    return counted if fixed is None else fixed
 
 
 def message_text(message: Message) -> str:
@@ -111,14 +122,33 @@ def _pick_option(conversation: str, salt: str) -> str | None:
     return f"The answer is ({letters[int.from_bytes(digest[:4], 'big') % len(letters)]})."
 
 
-def _load_script(path: Path) -> tuple[list[MockRule], float, frozenset[str]]:
+@dataclass
+class _Script:
+    rules: list[MockRule]
+    latency_s: float = 0.0
+    inputs: frozenset[str] = frozenset(_MEDIA.values())
+    tokens: tuple[int | None, int | None] = (None, None)
+
+
+def _count(raw: dict[str, Any], key: str) -> int | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{key} must be a whole number of tokens, not {value!r}")
+    return value
+
+
+def _load_script(path: Path) -> _Script:
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
         if isinstance(raw, dict):
-            inputs = frozenset(str(k) for k in raw.get("inputs", _MEDIA.values()))
-            return ([MockRule(**item) for item in raw.get("rules", [])],
-                    float(raw.get("latency_s", 0.0)), inputs)
-        return [MockRule(**item) for item in raw], 0.0, frozenset(_MEDIA.values())
+            return _Script(rules=[MockRule(**item) for item in raw.get("rules", [])],
+                           latency_s=float(raw.get("latency_s", 0.0)),
+                           inputs=frozenset(str(k) for k in raw.get("inputs", _MEDIA.values())),
+                           tokens=(_count(raw, "prompt_tokens"),
+                                   _count(raw, "completion_tokens")))
+        return _Script(rules=[MockRule(**item) for item in raw])
     except (OSError, ValueError, TypeError, KeyError, RecursionError) as exc:
         raise ModelError(f"cannot read mock script {path}: {exc}") from exc
 

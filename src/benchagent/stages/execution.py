@@ -35,23 +35,27 @@ DEDUP_ROUNDS = 10  # execute → reject near-duplicates → replace them, at mos
 Plan = tuple[list[Subtask], list[Grounding], Allocation]
 
 
-def _sample_policy(ctx: BuildContext) -> SamplePolicy:
+def sample_policy(ctx: BuildContext) -> SamplePolicy:
     if ctx.ablated("sample-planning"):
         return "off"
     return "model" if ctx.models.get("executor") is not None else "rules"
 
 
+def verify_layers(ctx: BuildContext) -> VerifyLayers:
+    return VerifyLayers.schema_only() if ctx.ablated("verification") else VerifyLayers.full()
+
+
 def _setup(ctx: BuildContext) -> ExecutionSetup:
-    layers = VerifyLayers.schema_only() if ctx.ablated("verification") else VerifyLayers.full()
+    layers = verify_layers(ctx)
     return ExecutionSetup(
         run_dir=ctx.store.root, seed=ctx.seed,
         executor=ctx.models.get("executor"), verifier=ctx.models.get("verifier"),
         models_used=sorted({x for x in ctx.models.labels().values() if x != "rules"}),
-        sample_policy=_sample_policy(ctx), layers=layers,
+        sample_policy=sample_policy(ctx), layers=layers,
         attempts_per_item=ctx.settings.attempts_per_item)
 
 
-def _check_plan(plan: Plan) -> None:
+def check_plan(plan: Plan) -> None:
     subtasks, groundings, allocation = plan
     grounded = {(g.subtask, g.dataset_id) for g in groundings}
     names = {st.name for st in subtasks}
@@ -71,13 +75,13 @@ def _instructions(ctx: BuildContext, subtasks: list[Subtask]) -> dict[str, str]:
 
 def _states(ctx: BuildContext, plan: Plan) -> dict[Pair, PairState]:
     subtasks, groundings, allocation = plan
-    _check_plan(plan)
+    check_plan(plan)
     done = ctx.read_jsonl(ACCEPTED, SampleOutcome) + ctx.read_jsonl(REJECTED, SampleOutcome)
-    return pair_states(_setup(ctx), plan, _sources(ctx, groundings, allocation),
+    return pair_states(_setup(ctx), plan, pair_sources(ctx, groundings, allocation),
                        _instructions(ctx, subtasks), done)
 
 
-def _sources(ctx: BuildContext, groundings: list[Grounding],
+def pair_sources(ctx: BuildContext, groundings: list[Grounding],
              allocation: Allocation) -> PairSources:
     order = pair_candidates(groundings, ctx.pool, ctx.seed, allocation)
     ordered = {}

@@ -12,3 +12,4 @@ INSTRUCTIONS = "samples/instructions.json"
 BENCHMARK = "benchmark/benchmark.jsonl"
 CARD = "benchmark/card.md"
 TRACE = "trace.jsonl"
+ESTIMATE = "plan/estimate.json"  # expected model calls, tokens and cost per role
