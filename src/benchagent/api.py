@@ -14,7 +14,7 @@ from typing import Any, TypedDict, Unpack
 from pydantic import ValidationError
 
 from benchagent.config import ABLATIONS, ROLES, Settings, load_settings, validated_settings
-from benchagent.errors import UserError
+from benchagent.errors import BenchagentError, UserError
 from benchagent.evaluation import (
     RESULTS,
     SUMMARY,
@@ -35,6 +35,7 @@ from benchagent.models import (
 from benchagent.planner.coverage import NOT_SERVED, SMALLER_THAN_ASKED
 from benchagent.pool import Pool, default_starter_pool
 from benchagent.records import MAX_QUERY_CHARS, Allocation, BenchmarkSample, Query, Shortfall
+from benchagent.report import Report, write_report
 from benchagent.stages import (
     PLAN_STAGES,
     STAGES,
@@ -43,7 +44,7 @@ from benchagent.stages import (
     no_progress,
     run_stages,
 )
-from benchagent.stages.paths import ALLOCATION, BENCHMARK, PLAN_MD, TRACE
+from benchagent.stages.paths import ALLOCATION, BENCHMARK, PLAN_MD, REPORT_HTML, TRACE
 from benchagent.store import (
     Manifest,
     RunError,
@@ -71,6 +72,12 @@ class BuildResult:
     @property
     def plan_path(self) -> Path:
         return self.run_dir / PLAN_MD
+
+    @property
+    def report_path(self) -> Path | None:
+        """The report page, when it was written."""
+        path = self.run_dir / REPORT_HTML
+        return path if path.is_file() else None
 
     @property
     def items(self) -> int:
@@ -226,7 +233,7 @@ def build(query: str | Path | Query, *, out: Path | None = None, config: Path | 
     check_new_run_folder(run_dir)  # refused before any pool work; `create` checks again
     pool = open_pool(settings, warn)
     store = RunStore.create(run_dir, q, settings, tuple(s.name for s in STAGES))
-    return _run(store, pool, plan_only, progress)
+    return _run(store, pool, plan_only, progress, warn)
 
 
 def plan(query: str | Path | Query, *, out: Path | None = None, config: Path | None = None,
@@ -254,7 +261,7 @@ def build_from_plan(run_dir: Path, *, out: Path | None = None,
     manifest.settings = settings
     if given.get("size"):
         manifest.query = manifest.query.model_copy(update={"target_size": given["size"]})
-    return _run(store, pool, False, progress)
+    return _run(store, pool, False, progress, warn)
 
 
 def resume(run_dir: Path, *, progress: ProgressFactory = no_progress,
@@ -267,13 +274,23 @@ def resume(run_dir: Path, *, progress: ProgressFactory = no_progress,
     except BaseException:
         store.close()
         raise
-    return _run(store, pool, False, progress)
+    return _run(store, pool, False, progress, warn)
 
 
-def _run(store: RunStore, pool: Pool, plan_only: bool,
-         progress: ProgressFactory) -> BuildResult:
-    """Run the stages on `store` and release it. A run this call created that fails before
-    its first stage (its models cannot open) is removed again: nothing is left to resume."""
+def _refresh_report(store: RunStore, warn: Warn) -> None:
+    """Rewrite the run's report; a report that cannot be written is a warning, not a failure
+    of the build or eval before it."""
+    try:
+        write_report(store.root, store.manifest)
+    except BenchagentError as exc:
+        warn(f"report not written: {exc}")
+
+
+def _run(store: RunStore, pool: Pool, plan_only: bool, progress: ProgressFactory,
+         warn: Warn) -> BuildResult:
+    """Run the stages on `store`, write its report, and release it. A run this call created
+    that fails before its first stage (its models cannot open) is removed again: nothing is
+    left to resume."""
     settings, query = store.manifest.settings, store.manifest.query
     try:
         try:
@@ -287,6 +304,8 @@ def _run(store: RunStore, pool: Pool, plan_only: bool,
                        plan_only)
         finally:
             models.close()
+        if not plan_only:
+            _refresh_report(store, warn)
     finally:
         store.close()
     return BuildResult(store.root, store.manifest, plan_only)
@@ -309,6 +328,12 @@ class EvalResult:
     @property
     def summary_path(self) -> Path:
         return self.run_dir / SUMMARY
+
+    @property
+    def report_path(self) -> Path | None:
+        """The report page, when it was written."""
+        path = self.run_dir / REPORT_HTML
+        return path if path.is_file() else None
 
 
 def _model_config(spec: str, settings: Settings, base_url: str | None,
@@ -367,11 +392,12 @@ def _close_providers(models: Sequence[EvalModel], judge: ModelClient | None) -> 
 def evaluate(run_dir: Path, models: Sequence[str], *, judge: str | None = None,
              ladder: bool = False, blind: bool = True, concurrency: int | None = None,
              config: Path | None = None, base_url: str | None = None,
-             progress: AnswerProgress = no_answer_progress) -> EvalResult:
+             progress: AnswerProgress = no_answer_progress,
+             warn: Warn = _ignore) -> EvalResult:
     """Run `models` (specs, or names from the config) on the run's benchmark: answers are kept
     as they come (a cut-off eval resumes where it stopped), then scored and analysed into
-    eval/results.jsonl and eval/summary.json. `judge` grades free-form answers (default: the
-    run's judge role; "rules": none, they stay unscored)."""
+    eval/results.jsonl and eval/summary.json, and the run's report refreshed. `judge` grades
+    free-form answers (default: the run's judge role; "rules": none, they stay unscored)."""
     store = RunStore.open(run_dir)
     samples = _benchmark_samples(store)
     if not samples:
@@ -395,9 +421,24 @@ def evaluate(run_dir: Path, models: Sequence[str], *, judge: str | None = None,
             store.manifest.usage = {role: UsageTotals(**t) for role, t in trace.totals().items()}
             store.save()
             cache.close()
+        _refresh_report(store, warn)
     finally:
         store.close()
     return EvalResult(store.root, summary)
+
+
+# ---------------------------------------------------------------- report
+
+
+def report(run_dir: Path) -> Report:
+    """Write the run's report/report.html and report/summary.json from what it holds now (the
+    plan, the benchmark, and the eval and the judge when they have run)."""
+    store = RunStore.open(run_dir)
+    store.lock()
+    try:
+        return write_report(store.root, store.manifest)
+    finally:
+        store.close()
 
 
 def _run_eval(store: RunStore, samples: list[BenchmarkSample], models: list[EvalModel],

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from benchagent import api
-from benchagent.cli.common import err, out
+from benchagent.cli.common import err, out, warn
 from benchagent.cli.listing import JsonOpt, listing_table, print_json, print_table
 from benchagent.evaluation import Answer
 
@@ -136,7 +136,7 @@ def eval_cmd(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]
     """Evaluate models on a run's benchmark; a cut-off eval resumes where it stopped."""
     result = api.evaluate(run_dir, model, judge=judge, ladder=ladder, blind=blind,
                           concurrency=concurrency, config=config, base_url=base_url,
-                          progress=answer_bar)
+                          progress=answer_bar, warn=warn)
     if as_json:
         print_json(result.summary)
         return
@@ -146,3 +146,5 @@ def eval_cmd(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]
     _print_analysis(result.summary)
     out.print(f"results → {result.results_path}; summary → {result.summary_path}",
               soft_wrap=True)
+    if result.report_path is not None:
+        out.print(f"report → {result.report_path}", soft_wrap=True)

@@ -12,3 +12,6 @@ INSTRUCTIONS = "samples/instructions.json"
 BENCHMARK = "benchmark/benchmark.jsonl"
 CARD = "benchmark/card.md"
 TRACE = "trace.jsonl"
+REPORT_HTML = "report/report.html"
+REPORT_SUMMARY = "report/summary.json"
+JUDGE_SUMMARY = "judge/summary.json"  # written by `benchagent judge`: read when present
