@@ -8,6 +8,8 @@ it with `benchagent eval --ladder`, and, when `benchagent judge` exists, judges 
     python benchmarks/ladder.py [--query ../shared/queries/temporal.json] [--size 40]
                                 [--judge-size 10] [--keep DIR]
 
+The judge scores a copy of the run holding its first --judge-size items.
+
 Prints accuracy per model with its 95% interval, Kendall τ against the size order, the steps
 that do not fall, separability, and the saturated and dead item counts.
 """
@@ -18,6 +20,7 @@ import argparse
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -59,7 +62,7 @@ def _servers(logs: Path) -> Iterator[dict[str, str]]:
             port = _free_port()
             command = [sys.executable, "-m", "llama_cpp.server", "--model", str(_model_path(key)),
                        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
-                       "--n_threads", "2", "--model_alias", name]
+                       "--n_threads", "1", "--model_alias", name]
             with (logs / f"{name}.log").open("wb") as sink:
                 processes.append(subprocess.Popen(command, stdout=sink,
                                                   stderr=subprocess.STDOUT))
@@ -117,6 +120,22 @@ def _print_eval(summary: dict[str, Any]) -> None:
           f"dead {len(summary['dead'])} of {summary['items']} items")
 
 
+def _first_items(run: Path, work: Path, count: int) -> Path:
+    """A copy of the run whose benchmark holds its first `count` items (the judge is slow)."""
+    copy = work / "judged"
+    shutil.copytree(run, copy, ignore=shutil.ignore_patterns("eval", "judge", "cache"))
+    path = copy / "benchmark" / "benchmark.jsonl"
+    path.write_text("".join(path.read_text().splitlines(keepends=True)[:count]))
+    return copy
+
+
+def _print_judge(summary: dict[str, Any]) -> None:
+    print(f"\njudge {', '.join(summary['judges'])} on {summary['items']} items: overall "
+          f"{summary['overall']}, benchmark UIA {summary['benchmark_uia']}")
+    for name, row in summary["dimensions"].items():
+        print(f"  {name}: mean {row['mean']}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--query", type=Path, default=SHARED / "queries" / "temporal.json")
@@ -137,9 +156,10 @@ def main() -> None:
         summary = json.loads(_run("eval", run, *models, "--ladder", "--config", config,
                                   "--judge", "rules", "--json"))
         _print_eval(summary)
-        if args.judge_size and "judge" in _run("--help"):
-            print(_run("judge", run, "--model", "qwen-1.5b", "--config", config,
-                       "--limit", str(args.judge_size)))
+        if args.judge_size:
+            _print_judge(json.loads(_run("judge", _first_items(run, work, args.judge_size),
+                                         "--model", "qwen-1.5b", "--config", config,
+                                         "--json")))
     print(f"\nrun: {run}")
 
 

@@ -4,9 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
-extras="[search,formats,media]"  # hybrid search, Parquet / Arrow, piper TTS + whisper ASR
+extras="[search,formats,media,report]"  # hybrid search, Parquet, piper TTS + whisper ASR, plots
 if [ "${1:-}" = "test" ]; then
-  extras="[search,formats,media,dev,local,hf]"
+  extras="[search,formats,media,report,dev,local,hf]"
   # A portable AVX2 build of llama.cpp; pip keeps the wheel in its cache for the next run.
   export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}"
 fi

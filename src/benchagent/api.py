@@ -21,7 +21,7 @@ from benchagent.config import (
     load_settings,
     validated_settings,
 )
-from benchagent.errors import UserError
+from benchagent.errors import BenchagentError, UserError
 from benchagent.evaluation import (
     RESULTS,
     SUMMARY,
@@ -62,6 +62,7 @@ from benchagent.records import (
     Shortfall,
     Subtask,
 )
+from benchagent.report import Report, write_report
 from benchagent.review import ReviewSession, start_review
 from benchagent.review import review_summary as summarize_review
 from benchagent.session import (
@@ -85,7 +86,7 @@ from benchagent.stages import (
 from benchagent.stages.direct import DIRECT_ROLE
 from benchagent.stages.estimate import BUILD_ROLES, Estimate, read_estimate, write_estimate
 from benchagent.stages.estimate import estimate_vs_spent as estimate_vs_spent
-from benchagent.stages.paths import ALLOCATION, BENCHMARK, PLAN_MD, SUBTASKS, TRACE
+from benchagent.stages.paths import ALLOCATION, BENCHMARK, PLAN_MD, REPORT_HTML, SUBTASKS, TRACE
 from benchagent.store import (
     Manifest,
     RunError,
@@ -113,6 +114,12 @@ class BuildResult:
     @property
     def plan_path(self) -> Path:
         return self.run_dir / PLAN_MD
+
+    @property
+    def report_path(self) -> Path | None:
+        """The report page, when it was written."""
+        path = self.run_dir / REPORT_HTML
+        return path if path.is_file() else None
 
     @property
     def items(self) -> int:
@@ -295,7 +302,7 @@ def build(query: str | Path | Query, *, out: Path | None = None, config: Path | 
         return _build_direct(q, run_dir, settings, baseline, plan_only, progress)
     pool = open_pool(settings, warn)
     store = RunStore.create(run_dir, q, settings, tuple(s.name for s in STAGES))
-    return _run(store, pool, plan_only, progress, caps)
+    return _run(store, pool, plan_only, progress, warn, caps)
 
 
 def _build_direct(query: Query, run_dir: Path, settings: Settings, baseline: str,
@@ -309,7 +316,7 @@ def _build_direct(query: Query, run_dir: Path, settings: Settings, baseline: str
     store = RunStore.create(run_dir, query, settings, tuple(s.name for s in DIRECT_STAGES))
     store.manifest.baseline = "direct"
     store.save()
-    return _run(store, Pool([]), False, progress)
+    return _run(store, Pool([]), False, progress, _ignore)
 
 
 def plan(query: str | Path | Query, *, out: Path | None = None, config: Path | None = None,
@@ -343,7 +350,7 @@ def build_from_plan(run_dir: Path, *, out: Path | None = None,
     manifest.settings = settings
     if given.get("size"):
         manifest.query = manifest.query.model_copy(update={"target_size": given["size"]})
-    return _run(store, pool, False, progress, caps)
+    return _run(store, pool, False, progress, warn, caps)
 
 
 def resume(run_dir: Path, *, progress: ProgressFactory = no_progress,
@@ -359,14 +366,23 @@ def resume(run_dir: Path, *, progress: ProgressFactory = no_progress,
     except BaseException:
         store.close()
         raise
-    return _run(store, pool, False, progress, caps)
+    return _run(store, pool, False, progress, warn, caps)
+
+
+def _refresh_report(store: RunStore, warn: Warn) -> None:
+    """Rewrite the run's report; a report that cannot be written is a warning, not a failure
+    of the build or eval before it."""
+    try:
+        write_report(store.root, store.manifest)
+    except BenchagentError as exc:
+        warn(f"report not written: {exc}")
 
 
 def _run(store: RunStore, pool: Pool, plan_only: bool, progress: ProgressFactory,
-         caps: Caps | None = None) -> BuildResult:
-    """Run the stages on `store` and release it: the plan, its cost estimate, the rest. A run
-    this call created that fails before its first stage (its models cannot open) is removed
-    again: nothing is left to resume."""
+         warn: Warn, caps: Caps | None = None) -> BuildResult:
+    """Run the stages on `store`, write its report, and release it: the plan, its cost
+    estimate, the rest. A run this call created that fails before its first stage (its models
+    cannot open) is removed again: nothing is left to resume."""
     settings, query = store.manifest.settings, store.manifest.query
     try:
         try:
@@ -386,6 +402,8 @@ def _run(store: RunStore, pool: Pool, plan_only: bool, progress: ProgressFactory
                     run_stages(ctx, STAGES)
         finally:
             models.close()
+        if not plan_only:
+            _refresh_report(store, warn)
     finally:
         store.close()
     return BuildResult(store.root, store.manifest, plan_only)
@@ -408,6 +426,12 @@ class EvalResult:
     @property
     def summary_path(self) -> Path:
         return self.run_dir / SUMMARY
+
+    @property
+    def report_path(self) -> Path | None:
+        """The report page, when it was written."""
+        path = self.run_dir / REPORT_HTML
+        return path if path.is_file() else None
 
 
 EVAL_HINT = "the answers so far are kept: run the same `benchagent eval` again to continue"
@@ -436,12 +460,13 @@ def evaluate(run_dir: Path, models: Sequence[str], *, judge: str | None = None,
              ladder: bool = False, blind: bool = True, concurrency: int | None = None,
              config: Path | None = None, base_url: str | None = None,
              progress: AnswerProgress = no_answer_progress, max_calls: int | None = None,
-             max_cost: float | None = None) -> EvalResult:
+             max_cost: float | None = None, warn: Warn = _ignore) -> EvalResult:
     """Run `models` (specs, or names from the config) on the run's benchmark: answers are kept
     as they come (a cut-off eval resumes where it stopped), then scored and analysed into
-    eval/results.jsonl and eval/summary.json. `judge` grades free-form answers (default: the
-    run's judge role; "rules": none, they stay unscored). `max_calls` / `max_cost` cap this
-    command's calls: at the cap it stops with BudgetReached, the answers so far kept."""
+    eval/results.jsonl and eval/summary.json, and the run's report refreshed. `judge` grades
+    free-form answers (default: the run's judge role; "rules": none, they stay unscored).
+    `max_calls` / `max_cost` cap this command's calls: at the cap it stops with BudgetReached,
+    the answers so far kept."""
     caps = Caps.checked(max_calls, max_cost)
     store = RunStore.open(run_dir)
     samples = benchmark_samples(store)
@@ -456,7 +481,22 @@ def evaluate(run_dir: Path, models: Sequence[str], *, judge: str | None = None,
                                 progress)
         finally:
             close_providers([m.client for m in clients] + ([judge_client] if judge_client else []))
+        _refresh_report(store, warn)
     return EvalResult(store.root, summary)
+
+
+# ---------------------------------------------------------------- report
+
+
+def report(run_dir: Path) -> Report:
+    """Write the run's report/report.html and report/summary.json from what it holds now (the
+    plan, the benchmark, and the eval and the judge when they have run)."""
+    store = RunStore.open(run_dir)
+    store.lock()
+    try:
+        return write_report(store.root, store.manifest)
+    finally:
+        store.close()
 
 
 def _run_eval(store: RunStore, samples: list[BenchmarkSample], models: list[EvalModel],
@@ -522,12 +562,12 @@ def _planned_subtasks(store: RunStore) -> dict[str, Subtask]:
 
 def judge(run_dir: Path, models: Sequence[str], *, weights: Mapping[str, float] | None = None,
           concurrency: int | None = None, config: Path | None = None,
-          base_url: str | None = None, progress: JudgeProgress = no_judge_progress
-          ) -> JudgeResult:
+          base_url: str | None = None, progress: JudgeProgress = no_judge_progress,
+          warn: Warn = _ignore) -> JudgeResult:
     """Score the run's benchmark with every judge in `models` on the paper's dimensions, each
     score kept as it comes (a cut-off judge resumes without asking again), into
-    judge/scores.jsonl and judge/summary.json. `weights` (on top of the config's [judge]
-    weights, on top of the defaults) make Overall."""
+    judge/scores.jsonl and judge/summary.json, and the run's report refreshed. `weights` (on
+    top of the config's [judge] weights, on top of the defaults) make Overall."""
     store = RunStore.open(run_dir)
     samples = benchmark_samples(store)
     if not samples:
@@ -551,4 +591,5 @@ def judge(run_dir: Path, models: Sequence[str], *, weights: Mapping[str, float] 
                                     seed=settings.seed, progress=progress)
         finally:
             close_providers([j.client for j in judges])
+        _refresh_report(store, warn)
     return JudgeResult(store.root, summary)

@@ -65,6 +65,8 @@ def _print(result: BuildResult, as_json: bool = False) -> None:
         out.print(f"benchmark: {result.items} items (target "
                   f"{result.manifest.query.target_size}) → {result.benchmark_path}")
         print_shortfall(result.shortfall)
+        if result.report_path is not None:
+            out.print(f"report → {result.report_path}", soft_wrap=True)
     for note in result.plan_notes:
         out.print(f"[yellow]{escape(note)}[/]", soft_wrap=True)
     if result.plan_only:

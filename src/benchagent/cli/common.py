@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from benchagent.errors import UserError
@@ -69,4 +70,4 @@ def print_shortfall(shortfall: list[Shortfall]) -> None:
 
 
 def warn(message: str) -> None:
-    err.print(f"[yellow]{message}[/]")
+    err.print(f"[yellow]{escape(message)}[/]", soft_wrap=True)

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from benchagent import api
-from benchagent.cli.common import err, out
+from benchagent.cli.common import err, out, warn
 from benchagent.cli.cost import MaxCallsOpt, MaxCostOpt
 from benchagent.cli.listing import JsonOpt, listing_table, print_json, print_table
 from benchagent.evaluation import Answer
@@ -139,7 +139,8 @@ def eval_cmd(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]
     caps count this command's calls."""
     result = api.evaluate(run_dir, model, judge=judge, ladder=ladder, blind=blind,
                           concurrency=concurrency, config=config, base_url=base_url,
-                          progress=answer_bar, max_calls=max_calls, max_cost=max_cost)
+                          progress=answer_bar, max_calls=max_calls, max_cost=max_cost,
+                          warn=warn)
     if as_json:
         print_json(result.summary)
         return
@@ -149,3 +150,5 @@ def eval_cmd(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]
     _print_analysis(result.summary)
     out.print(f"results → {result.results_path}; summary → {result.summary_path}",
               soft_wrap=True)
+    if result.report_path is not None:
+        out.print(f"report → {result.report_path}", soft_wrap=True)

@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from benchagent import api
-from benchagent.cli.common import err, out
+from benchagent.cli.common import err, out, warn
 from benchagent.cli.listing import JsonOpt, listing_table, print_json, print_table
 from benchagent.judging import DIMENSIONS, JudgeScore
 
@@ -94,7 +94,7 @@ def judge_cmd(run_dir: Annotated[Path, typer.Argument(help="The run directory.")
     """Judge a run's benchmark on UIA, FSQ, QAC, CQC, TSD and SSC; a cut-off judge resumes
     where it stopped."""
     result = api.judge(run_dir, model, weights=parse_weights(weight), concurrency=concurrency,
-                       config=config, base_url=base_url, progress=score_bar)
+                       config=config, base_url=base_url, progress=score_bar, warn=warn)
     if as_json:
         print_json(result.summary)
         return

@@ -10,7 +10,17 @@ from collections.abc import Sequence
 import typer
 from rich.markup import escape
 
-from benchagent.cli import build, eval, judge, models_cmd, pool_cmd, review, show, tools_cmd
+from benchagent.cli import (
+    build,
+    eval,
+    judge,
+    models_cmd,
+    pool_cmd,
+    report_cmd,
+    review,
+    show,
+    tools_cmd,
+)
 from benchagent.cli.common import err
 from benchagent.errors import BenchagentError
 from benchagent.models import BudgetReached
@@ -29,6 +39,7 @@ app.command()(show.show)
 app.command(name="eval")(eval.eval_cmd)
 app.command()(review.review)
 app.command(name="judge")(judge.judge_cmd)
+app.command()(report_cmd.report)
 app.command()(models_cmd.models)
 app.command()(tools_cmd.tools)
 app.add_typer(pool_cmd.app, name="pool")

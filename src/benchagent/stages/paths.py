@@ -13,3 +13,6 @@ BENCHMARK = "benchmark/benchmark.jsonl"
 CARD = "benchmark/card.md"
 TRACE = "trace.jsonl"
 ESTIMATE = "plan/estimate.json"  # expected model calls, tokens and cost per role
+REPORT_HTML = "report/report.html"
+REPORT_SUMMARY = "report/summary.json"
+JUDGE_SUMMARY = "judge/summary.json"  # written by `benchagent judge`: read when present
