@@ -19,6 +19,7 @@ from benchagent.cli.common import (
     progress_bar,
     warn,
 )
+from benchagent.cli.export_cmd import NoExportOpt, after_build
 from benchagent.config import ABLATIONS
 
 QueryArg = Annotated[str, typer.Argument(help="The request as text, or a JSON file "
@@ -92,18 +93,21 @@ def build(query: Annotated[str | None, typer.Argument(
           ablate: AblateOpt = None, from_plan: FromPlanOpt = None,
           include_related: RelatedOpt = False,
           plan_only: Annotated[bool, typer.Option("--plan-only",
-                                                  help="Stop after the plan.")] = False) -> None:
+                                                  help="Stop after the plan.")] = False,
+          no_export: NoExportOpt = False) -> None:
     """Build a verified benchmark for QUERY."""
     overrides = _overrides(size, pool, model, role, base_url, seed, concurrency, ablate,
                            include_related)
     if from_plan is not None:
-        _print(api.build_from_plan(from_plan, out=out_dir, progress=progress_bar, warn=warn,
-                                   **overrides))
-        return
-    if query is None:
+        result = api.build_from_plan(from_plan, out=out_dir, progress=progress_bar, warn=warn,
+                                     **overrides)
+    elif query is None:
         raise UserError("give a QUERY, or --from-plan RUN_DIR")
-    _print(api.build(query, out=out_dir, config=config, plan_only=plan_only,
-                     progress=progress_bar, warn=warn, **overrides))
+    else:
+        result = api.build(query, out=out_dir, config=config, plan_only=plan_only,
+                           progress=progress_bar, warn=warn, **overrides)
+    _print(result)
+    after_build(result, no_export)
 
 
 def plan(query: QueryArg, size: SizeOpt = None, pool: PoolOpt = None, out_dir: OutOpt = None,
@@ -116,6 +120,9 @@ def plan(query: QueryArg, size: SizeOpt = None, pool: PoolOpt = None, out_dir: O
           include_related=include_related)
 
 
-def resume(run_dir: Annotated[Path, typer.Argument(help="The run directory.")]) -> None:
+def resume(run_dir: Annotated[Path, typer.Argument(help="The run directory.")],
+           no_export: NoExportOpt = False) -> None:
     """Continue a run: finished stages are skipped, accepted samples are kept."""
-    _print(api.resume(run_dir, progress=progress_bar, warn=warn))
+    result = api.resume(run_dir, progress=progress_bar, warn=warn)
+    _print(result)
+    after_build(result, no_export)

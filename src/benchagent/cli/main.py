@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import typer
 from rich.markup import escape
 
-from benchagent.cli import build, eval, models_cmd, pool_cmd, show, tools_cmd
+from benchagent.cli import build, eval, export_cmd, models_cmd, pool_cmd, show, tools_cmd
 from benchagent.cli.common import err
 from benchagent.errors import BenchagentError
 
@@ -26,6 +26,7 @@ app.command()(build.plan)
 app.command()(build.resume)
 app.command()(show.show)
 app.command(name="eval")(eval.eval_cmd)
+app.command()(export_cmd.export)
 app.command()(models_cmd.models)
 app.command()(tools_cmd.tools)
 app.add_typer(pool_cmd.app, name="pool")
