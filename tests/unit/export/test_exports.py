@@ -7,11 +7,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from pathlib import Path
 
 import pytest
 from tests.unit.export.exported_runs import samples
 
+from benchagent import api
 from benchagent.records import Modality
 from runcli import cli
 
@@ -121,3 +123,15 @@ def test_hf_export_loads_every_item_with_its_media_bytes(text_image_audio: Path,
     card = (folder / "README.md").read_text()
     assert card.startswith("---\n") and "config_name: all" in card
     assert os.path.getsize(folder / "README.md") > 0
+
+
+def test_without_pyarrow_the_other_exports_are_written_and_hf_is_one_line(
+        text_and_image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    written, problems = api.export(text_and_image, ["all"], out=tmp_path, keep_going=True)
+    assert [w.target for w in written] == ["lm-eval", "inspect"]
+    assert problems == ["hf: needs pyarrow (pip install 'benchagent[formats]')"]
+    assert not (tmp_path / "hf").exists()
+    refused = cli("export", text_and_image, "--to", "hf", "--out", tmp_path / "again")
+    assert refused.returncode != 0 and "hf: needs pyarrow" in refused.stderr
