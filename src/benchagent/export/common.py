@@ -34,7 +34,9 @@ class Benchmark:
 
     @property
     def name(self) -> str:
-        return safe_slug(self.query.id).replace("-", "_")[:40].strip("_") or "benchmark"
+        """The query id as a Python identifier (Inspect's task is a function of that name)."""
+        name = safe_slug(self.query.id).replace("-", "_")[:40].strip("_") or "benchmark"
+        return f"benchmark_{name}" if name[0].isdigit() else name
 
     def subtasks(self) -> list[Subtask]:
         """Every subtask in the order its first item appears, each with a unique slug."""

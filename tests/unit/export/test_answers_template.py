@@ -3,14 +3,15 @@ form the same way as benchagent's own scoring."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
 from benchagent.evaluation.scoring import score_answer
-from benchagent.export.common import render
-from benchagent.records import AnswerType, BenchmarkSample, Provenance
+from benchagent.export.common import Benchmark, render
+from benchagent.records import AnswerType, BenchmarkSample, Provenance, Query
 
 
 def _readers() -> ModuleType:
@@ -55,3 +56,9 @@ def test_exported_readers_score_like_benchagent(kind: AnswerType, gold: str,
 def test_the_cases_cover_right_wrong_and_unreadable_answers() -> None:
     outcomes = {score_answer(_item(k, g, o), t).outcome for k, g, o, t in CASES}
     assert outcomes == {"correct", "wrong", "unscored"}
+
+
+@pytest.mark.parametrize("query_id", ["3d shapes", "---", "Ça va?"])
+def test_the_benchmark_name_is_an_identifier(query_id: str, tmp_path: Path) -> None:
+    name = Benchmark(tmp_path, Query(id=query_id, description="d"), []).name
+    assert name.isidentifier() and name.isascii()
