@@ -108,6 +108,19 @@ def prompt_words(body: dict[str, Any]) -> int:
     return total
 
 
+def content_types(body: dict[str, Any]) -> list[str]:
+    """The content part types of a chat request's messages ("text", "image_url",
+    "input_audio"); a plain string counts as "text"."""
+    kinds = []
+    for message in body.get("messages", []):
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, str):
+            kinds.append("text")
+        elif isinstance(content, list):
+            kinds += [str(p.get("type")) for p in content if isinstance(p, dict)]
+    return kinds
+
+
 # --------------------------------------------------------------------------- the server
 
 

@@ -30,6 +30,8 @@ from benchagent.evaluation import (
     evaluate_benchmark,
     no_answer_progress,
 )
+from benchagent.export import EXPORTS_DIR, Benchmark, Written
+from benchagent.export import export as write_exports
 from benchagent.judging import (
     JUDGE_SUMMARY,
     QUALITY_ROLE,
@@ -593,3 +595,19 @@ def judge(run_dir: Path, models: Sequence[str], *, weights: Mapping[str, float] 
             close_providers([j.client for j in judges])
         _refresh_report(store, warn)
     return JudgeResult(store.root, summary)
+
+
+# ---------------------------------------------------------------- export
+
+
+def export(run_dir: Path, targets: Sequence[str], *, out: Path | None = None,
+           keep_going: bool = False) -> tuple[list[Written], list[str]]:
+    """Write the run's benchmark for evaluation harnesses (lm-eval, inspect, hf or all), each
+    into `out/<target>` (default RUN/benchmark/exports). With `keep_going`, a target that cannot
+    be written is one line in the returned problems instead of an error."""
+    store = RunStore.open(run_dir)
+    samples = benchmark_samples(store)
+    if not samples:
+        raise RunError(f"{run_dir} has no benchmark item to export")
+    benchmark = Benchmark(store.root, store.manifest.query, samples)
+    return write_exports(benchmark, targets, out or store.root / EXPORTS_DIR, keep_going)

@@ -20,6 +20,7 @@ from benchagent.cli.common import (
     warn,
 )
 from benchagent.cli.cost import EstimateJsonOpt, MaxCallsOpt, MaxCostOpt, print_estimate
+from benchagent.cli.export_cmd import NoExportOpt, after_build
 from benchagent.config import ABLATIONS
 
 QueryArg = Annotated[str, typer.Argument(help="The request as text, or a JSON file "
@@ -110,21 +111,24 @@ def build(query: Annotated[str | None, typer.Argument(
               "--dry-run", help="Plan, print the expected model calls, tokens and cost per "
                                 "role, and stop (`resume RUN` builds it).")] = False,
           max_calls: MaxCallsOpt = None, max_cost: MaxCostOpt = None,
-          as_json: EstimateJsonOpt = False) -> None:
+          as_json: EstimateJsonOpt = False,
+          no_export: NoExportOpt = False) -> None:
     """Build a verified benchmark for QUERY."""
     overrides = _overrides(size, pool, model, role, base_url, seed, concurrency, ablate,
                            include_related)
     if baseline is not None and from_plan is not None:
         raise UserError("--baseline builds from the request, not from a plan: drop --from-plan")
     if from_plan is not None:
-        _print(api.build_from_plan(from_plan, out=out_dir, progress=progress_bar, warn=warn,
-                                   max_calls=max_calls, max_cost=max_cost, **overrides))
-        return
-    if query is None:
+        result = api.build_from_plan(from_plan, out=out_dir, progress=progress_bar, warn=warn,
+                                     max_calls=max_calls, max_cost=max_cost, **overrides)
+    elif query is None:
         raise UserError("give a QUERY, or --from-plan RUN_DIR")
-    _print(api.build(query, out=out_dir, config=config, plan_only=plan_only or dry_run,
-                     progress=progress_bar, warn=warn, baseline=baseline, max_calls=max_calls,
-                     max_cost=max_cost, **overrides), as_json)
+    else:
+        result = api.build(query, out=out_dir, config=config, plan_only=plan_only or dry_run,
+                           progress=progress_bar, warn=warn, baseline=baseline,
+                           max_calls=max_calls, max_cost=max_cost, **overrides)
+    _print(result, as_json)
+    after_build(result, no_export)
 
 
 def plan(query: QueryArg, size: SizeOpt = None, pool: PoolOpt = None, out_dir: OutOpt = None,
@@ -139,8 +143,11 @@ def plan(query: QueryArg, size: SizeOpt = None, pool: PoolOpt = None, out_dir: O
 
 
 def resume(run_dir: Annotated[Path, typer.Argument(help="The run directory.")],
-           max_calls: MaxCallsOpt = None, max_cost: MaxCostOpt = None) -> None:
+           max_calls: MaxCallsOpt = None, max_cost: MaxCostOpt = None,
+           no_export: NoExportOpt = False) -> None:
     """Continue a run: finished stages are skipped, accepted samples are kept. A cap counts
     the calls the run made before too."""
-    _print(api.resume(run_dir, progress=progress_bar, warn=warn, max_calls=max_calls,
-                      max_cost=max_cost))
+    result = api.resume(run_dir, progress=progress_bar, warn=warn, max_calls=max_calls,
+                        max_cost=max_cost)
+    _print(result)
+    after_build(result, no_export)

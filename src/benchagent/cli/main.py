@@ -13,6 +13,7 @@ from rich.markup import escape
 from benchagent.cli import (
     build,
     eval,
+    export_cmd,
     judge,
     models_cmd,
     pool_cmd,
@@ -40,6 +41,7 @@ app.command(name="eval")(eval.eval_cmd)
 app.command()(review.review)
 app.command(name="judge")(judge.judge_cmd)
 app.command()(report_cmd.report)
+app.command()(export_cmd.export)
 app.command()(models_cmd.models)
 app.command()(tools_cmd.tools)
 app.add_typer(pool_cmd.app, name="pool")
