@@ -64,10 +64,11 @@ def _walk(value: Any, title: str, depth: int, tables: list[JudgeTable]) -> None:
                     _walk(entry, f"{title} › {_label(entry, i)}", depth + 1, tables)
 
 
-def judge_tables(data: Any) -> list[JudgeTable]:
-    """The tables of a judge summary of any shape (none for a value with nothing plain)."""
+def judge_tables(data: Any, title: str = "judge") -> list[JudgeTable]:
+    """The tables of a summary of any shape (a judge's, a review's, the cost estimate beside
+    what was spent), none for a value with nothing plain."""
     tables: list[JudgeTable] = []
     if _plain(data):
-        return [JudgeTable(title="judge", rows=[JudgeRow(name="value", value=_fmt(data))])]
-    _walk(data, "judge", 0, tables)
+        return [JudgeTable(title=title, rows=[JudgeRow(name="value", value=_fmt(data))])]
+    _walk(data, title, 0, tables)
     return tables

@@ -219,5 +219,8 @@ class ReportSummary(Part):
     eval_note: str = ""  # why the eval part is missing, when eval/summary.json cannot be read
     judge: list[JudgeTable] | None = None
     judge_note: str = ""
+    review: list[JudgeTable] | None = None  # review/: acceptance, reasons, agreement
+    review_note: str = ""
+    cost: list[JudgeTable] | None = None  # plan/estimate.json beside what the build spent
     usage: UsagePart
     gallery: GalleryPart

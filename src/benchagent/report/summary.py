@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from benchagent.errors import UserError
+from benchagent.errors import BenchagentError, UserError
 from benchagent.evaluation import SUMMARY as EVAL_SUMMARY
 from benchagent.records import (
     Allocation,
@@ -39,6 +39,8 @@ from benchagent.report.records import (
     ReportSummary,
 )
 from benchagent.report.usage import usage_part
+from benchagent.review import review_summary
+from benchagent.stages.estimate import estimate_vs_spent
 from benchagent.stages.paths import (
     ACCEPTED,
     ALLOCATION,
@@ -220,14 +222,34 @@ def judge_part(root: Path) -> tuple[list[JudgeTable] | None, str]:
         return None, str(exc)
 
 
+def review_part(root: Path) -> tuple[list[JudgeTable] | None, str]:
+    """The reviewers' acceptance rates, reasons and agreement, when someone reviewed."""
+    try:
+        summary = review_summary(root, write=False)
+    except BenchagentError as exc:
+        return None, f"the review could not be read: {str(exc).splitlines()[0]}"
+    return (judge_tables(summary, "review"), "") if summary else (None, "")
+
+
+def cost_part(root: Path) -> list[JudgeTable] | None:
+    """The build's estimated model calls and cost per role beside what it spent."""
+    compared = estimate_vs_spent(root)
+    if compared["estimate"] is None and not compared["spent"]:
+        return None
+    return judge_tables({"total": compared["total"], "per role": compared["roles"]},
+                        "estimate vs spent")
+
+
 def gather(run: RunFiles, gallery_ids: Sequence[str]) -> ReportSummary:
     root, manifest = run.root, run.manifest
     evaluation, eval_note = eval_part(root)
     judge, judge_note = judge_part(root)
+    review, review_note = review_part(root)
     return ReportSummary(
         run=str(root), created=manifest.created, query=manifest.query, models=manifest.models,
         items=len(run.samples), plan=plan_part(run), shortfall=manifest.shortfall,
         distributions=distributions(run), rejections=rejections(run), eval=evaluation,
-        eval_note=eval_note, judge=judge, judge_note=judge_note,
+        eval_note=eval_note, judge=judge, judge_note=judge_note, review=review,
+        review_note=review_note, cost=cost_part(root),
         usage=usage_part(root, manifest, len(run.samples)),
         gallery=GalleryPart(shown=list(gallery_ids), total=len(run.samples)))

@@ -235,3 +235,32 @@ def test_without_matplotlib_report_says_so_and_a_build_still_succeeds(
     assert "report not written" in built.stderr and "benchagent[report]" in built.stderr
     assert (tmp_path / "b" / "benchmark" / "benchmark.jsonl").is_file()
     assert not (tmp_path / "b" / "report").exists()
+
+
+def test_the_review_and_the_cost_estimate_are_reported(run: Path) -> None:
+    from benchagent.review.decisions import Decision, DecisionLog
+    items = [json.loads(line)["id"] for line in
+             (run / "benchmark" / "benchmark.jsonl").read_text().splitlines()]
+    log = DecisionLog(run, "ana")
+    log.record(Decision(item=items[0], reviewer="ana", action="accept"))
+    log.record(Decision(item=items[1], reviewer="ana", action="reject", reason="two answers"))
+    log.close()
+    api.report(run)
+    review = {t["title"]: {r["name"]: r["value"] for r in t["rows"]}
+              for t in _summary(run)["review"]}
+    assert any(rows.get("two answers") == "1" for rows in review.values()), review
+    assert any("0.5" in rows.values() for rows in review.values()), review
+    assert "Human review" in (run / "report" / "report.html").read_text()
+    assert _summary(run)["cost"] is None  # a hand-made run: no estimate, nothing spent
+
+
+def test_a_built_run_reports_its_estimate_beside_what_it_spent(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    built = cli("build", "read the time shown on analogue clock images", "--size", "2",
+                "--model", "mock", "--out", run, "--no-export")
+    assert built.returncode == 0, built.stderr
+    tables = {t["title"]: {r["name"]: r["value"] for r in t["rows"]}
+              for t in _summary(run)["cost"]}
+    total = tables["estimate vs spent › total"]
+    assert int(total["estimated_calls"]) > 0 and int(total["spent_calls"]) > 0
+    assert "Estimated and spent" in (run / "report" / "report.html").read_text()
