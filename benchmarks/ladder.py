@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -88,7 +87,7 @@ def _wait(url: str, timeout: float = 180.0) -> None:
 
 def _config(urls: dict[str, str], path: Path) -> Path:
     blocks = [f'[models."{name}"]\nprovider = "openai"\nmodel = "{name}"\nbase_url = "{url}"\n'
-              "max_concurrency = 1\n" for name, url in urls.items()]
+              "max_concurrency = 1\ndeadline_s = 900\n" for name, url in urls.items()]
     path.write_text("\n".join(blocks))
     return path
 
@@ -123,6 +122,8 @@ def _print_eval(summary: dict[str, Any]) -> None:
 def _first_items(run: Path, work: Path, count: int) -> Path:
     """A copy of the run whose benchmark holds its first `count` items (the judge is slow)."""
     copy = work / "judged"
+    if (copy / "judge").is_dir():  # a judge cut off before: it continues
+        return copy
     shutil.copytree(run, copy, ignore=shutil.ignore_patterns("eval", "judge", "cache"))
     path = copy / "benchmark" / "benchmark.jsonl"
     path.write_text("".join(path.read_text().splitlines(keepends=True)[:count]))
@@ -144,9 +145,9 @@ def main() -> None:
                         help="items the 1.5B model judges (0: no judge)")
     parser.add_argument("--keep", type=Path, help="keep the run here instead of a temp dir")
     args = parser.parse_args()
-    os.environ.setdefault("BENCHAGENT_CACHE", tempfile.mkdtemp(prefix="ladder-cache-"))
-    work = Path(tempfile.mkdtemp(prefix="ladder-"))
-    run = args.keep or work / "run"
+    run = args.keep or Path(tempfile.mkdtemp(prefix="ladder-")) / "run"
+    work = run.parent / f"{run.name}-work"  # kept beside a --keep run: a rerun resumes
+    work.mkdir(parents=True, exist_ok=True)
     if not (run / "benchmark" / "benchmark.jsonl").is_file():  # --keep of a finished build
         _run("build", args.query, "--size", str(args.size), "--pool", SHARED / "pools" / "bigbench",
              "--out", run, "--seed", "7")
