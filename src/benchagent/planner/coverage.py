@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchagent.planner.relevance import RELATED, Relevance, clauses, relevance
+from benchagent.planner.relevance import RELATED, Relevance, clauses, modal_parts, relevance
 from benchagent.planner.request import (
     content_text,
     names_content,
@@ -43,9 +43,12 @@ def request_parts(query: Query, allocation: Allocation, pool: Pool) -> list[Requ
         return []
     used = {q.dataset_id for q in allocation.quotas if q.quota > 0}
     wanted, produced = query_modalities(query), produced_modalities(query)
+    own = modal_parts(query)
+    measured = [(p.text, p.wanted, p.produced) for p in own] if own else \
+        [(clause, wanted, produced) for clause in clauses(content_text(query))]
     parts = []
-    for clause in clauses(content_text(query)):
-        scored = {cid: r for cid, r in relevance(clause, pool, wanted, produced).items()
+    for clause, inputs, made in measured:
+        scored = {cid: r for cid, r in relevance(clause, pool, inputs, made).items()
                   if cid in used}
         best = max(scored, key=lambda cid: scored[cid].score, default=None)
         parts.append(RequestPart(clause, pool.card(best).name if best else None,

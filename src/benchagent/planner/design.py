@@ -16,7 +16,9 @@ from benchagent.planner.demands import languages_the_pool_lacks
 from benchagent.planner.relevance import (
     RELEVANT,
     Relevance,
+    RequestPart,
     clauses,
+    modal_parts,
     relevance,
     request_relevance,
 )
@@ -108,11 +110,12 @@ def check_servable(query: Query, pool: Pool) -> None:
                             f"data (--pool)")
 
 
-def _nearest_clause(parts: list[str], served: list[str], pool: Pool, wanted: list[Modality],
-                    produced: set[Modality]) -> dict[str, int]:
-    """Per served card id, the index of the request clause it is most relevant to."""
-    scores = [relevance(p, pool, wanted, produced) for p in parts]
-    return {cid: max(range(len(parts)), key=lambda i: scores[i][cid].score) for cid in served}
+def _nearest_clause(parts: list[RequestPart], served: list[str], pool: Pool) -> dict[str, int]:
+    """Per served card id, the index of the request part it is most relevant to (of the
+    parts whose inputs it has)."""
+    scores = [relevance(p.text, pool, p.wanted, p.produced) for p in parts]
+    return {cid: max((i for i in range(len(parts)) if cid in scores[i]), default=0,
+                     key=lambda i: scores[i][cid].score) for cid in served}
 
 
 def _clause_title(clause: str, content: bool = True) -> str:
@@ -139,32 +142,42 @@ def _nothing_serves(query: Query, pool: Pool, scored: dict[str, Relevance],
 def design_rules(query: Query, pool: Pool, max_subtasks: int,
                  floor: float = RELEVANT) -> list[Subtask]:
     """One subtask per clause of the request that some dataset serves (relevance to the
-    request at `floor` or above), named after the clause; its modalities are the request's."""
-    wanted = query_modalities(query)
+    request at `floor` or above), named after the clause; its modalities are the request's (or
+    the clause's own, for a request of parts with different inputs)."""
     scored = request_relevance(query, pool)
     served = sorted((cid for cid, r in scored.items() if r.score >= floor),
                     key=lambda cid: (-scored[cid].score, pool.card(cid).name))
     if not served:
         raise _nothing_serves(query, pool, scored, floor)
     content = names_content(query)
-    parts = clauses(content_text(query)) or [content_text(query)]
-    if not content:  # one subtask: the request's own first clause
-        parts = (clauses(query.description) or [query.description])[:1]
-    nearest = _nearest_clause(parts, served, pool, wanted, produced_modalities(query))
+    parts = _design_parts(query, content)
+    nearest = _nearest_clause(parts, served, pool)
     groups: dict[int, list[DatasetCard]] = {}
     for cid in served:
         groups.setdefault(nearest[cid], []).append(pool.card(cid))
     subtasks = []
-    for part, cards in list(groups.items())[:max_subtasks]:
-        types = Counter(target_answer_type(c) for c in cards)
+    for index, cards in list(groups.items())[:max_subtasks]:
+        part, types = parts[index], Counter(target_answer_type(c) for c in cards)
         subtasks.append(Subtask(
-            name=_clause_title(parts[part], content),
-            description=f"{_clause_title(parts[part], content)}, as the request puts it: "
+            name=_clause_title(part.text, content),
+            description=f"{_clause_title(part.text, content)}, as the request puts it: "
                         f"{query.description[:300]}",
-            capability=parts[part][:200],
-            modalities=sorted(set(wanted), key=list(Modality).index),
+            capability=part.text[:200],
+            modalities=sorted(set(part.wanted), key=list(Modality).index),
             answer_type=types.most_common(1)[0][0]))
     return subtasks
+
+
+def _design_parts(query: Query, content: bool) -> list[RequestPart]:
+    """The parts subtasks come from: the request's clauses, each with the request's inputs
+    (or with its own, for a request of parts with different inputs)."""
+    if content and (own := modal_parts(query)):
+        return own
+    wanted, produced = query_modalities(query), produced_modalities(query)
+    texts = clauses(content_text(query)) or [content_text(query)]
+    if not content:  # one subtask: the request's own first clause
+        texts = (clauses(query.description) or [query.description])[:1]
+    return [RequestPart(t, wanted, produced) for t in texts]
 
 
 def design_ablated(query: Query) -> list[Subtask]:

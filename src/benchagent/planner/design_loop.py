@@ -21,7 +21,7 @@ from benchagent.planner.design import (
     query_modalities,
     servable,
 )
-from benchagent.planner.relevance import RELEVANT
+from benchagent.planner.relevance import RELEVANT, modal_parts
 from benchagent.pool import Pool
 from benchagent.prompts import render
 from benchagent.records import AnswerType, Query, Subtask
@@ -51,13 +51,15 @@ def rules_review(query: Query, subtasks: list[Subtask], pool: Pool) -> list[Desi
         else:
             kept.append(st)
     wanted = set(query_modalities(query))
+    own_inputs = modal_parts(query) is not None  # each part asks for its own media
     for st in kept:
-        missing = sorted(m.value for m in wanted - set(st.modalities) if servable(m, pool))
+        missing = [] if own_inputs else sorted(m.value for m in wanted - set(st.modalities)
+                                               if servable(m, pool))
         extra = sorted(m.value for m in set(st.modalities) - wanted)
         if missing or extra:
+            added = set() if own_inputs else {m for m in wanted if servable(m, pool)}
             revised = st.model_copy(update={"modalities": sorted(
-                (set(st.modalities) & wanted) | {m for m in wanted if servable(m, pool)},
-                key=lambda m: m.value != "text")})
+                (set(st.modalities) & wanted) | added, key=lambda m: m.value != "text")})
             reason = "; ".join([f"the request asks for {', '.join(missing)} input"] * bool(missing)
                                + [f"the request did not ask for {', '.join(extra)} input"]
                                * bool(extra))

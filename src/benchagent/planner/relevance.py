@@ -63,8 +63,44 @@ class Relevance:
         return f"relevance {self.score:.2f} (term coverage {self.coverage:.2f}{dense})"
 
 
+@dataclass(frozen=True)
+class RequestPart:
+    """A part of a request with its own inputs ("... and read clock images, and answer
+    questions spoken aloud"): its words about content and the media it asks for."""
+
+    text: str
+    wanted: list[Modality]
+    produced: set[Modality]
+
+
+# Words saying that one item holds the request's media together (an omni-modal request).
+_TOGETHER = re.compile(r"\b(combin\w*|both|together|each item|each question|at once|"
+                       r"along with|paired|alongside|omni\w*)\b", re.IGNORECASE)
+
+
+def modal_parts(query: Query) -> list[RequestPart] | None:
+    """The request's clauses as parts with their own inputs, when its clauses ask for
+    different media and it does not say they go together; None otherwise (the request's
+    media then hold for every part)."""
+    subs = [Query(id=query.id, description=c) for c in clauses(query.description)]
+    cued = {tuple(query_modalities(s)) for s in subs if len(query_modalities(s)) > 1}
+    if len(cued) < 2 or _TOGETHER.search(query.description):
+        return None
+    return [RequestPart(content_text(s), query_modalities(s), produced_modalities(s))
+            for s in subs if names_content(s)]
+
+
 def request_relevance(query: Query, pool: Pool) -> dict[str, Relevance]:
-    """Card id -> its relevance to the request, for the cards with the request's inputs."""
+    """Card id -> its relevance to the request, for the cards with the request's inputs (for
+    a request of parts with their own inputs, its best relevance to any part)."""
+    parts = modal_parts(query)
+    if parts:
+        best: dict[str, Relevance] = {}
+        for part in parts:
+            for cid, r in relevance(part.text, pool, part.wanted, part.produced).items():
+                if cid not in best or r.score > best[cid].score:
+                    best[cid] = r
+        return best
     wanted, made = query_modalities(query), produced_modalities(query)
     if names_content(query):
         return relevance(content_text(query), pool, wanted, made)
