@@ -76,10 +76,19 @@ EVAL_STAGE = "eval"
 
 
 @dataclass(frozen=True)
-class EvalResult:
+class _RunSummary:
     run_dir: Path
     summary: dict[str, Any]
 
+    @property
+    def report_path(self) -> Path | None:
+        """The report page, when it was written."""
+        path = self.run_dir / REPORT_HTML
+        return path if path.is_file() else None
+
+
+@dataclass(frozen=True)
+class EvalResult(_RunSummary):
     @property
     def results_path(self) -> Path:
         return self.run_dir / RESULTS
@@ -87,12 +96,6 @@ class EvalResult:
     @property
     def summary_path(self) -> Path:
         return self.run_dir / SUMMARY
-
-    @property
-    def report_path(self) -> Path | None:
-        """The report page, when it was written."""
-        path = self.run_dir / REPORT_HTML
-        return path if path.is_file() else None
 
 
 EVAL_HINT = "the answers so far are kept: run the same `benchagent eval` again to continue"
@@ -197,10 +200,7 @@ JUDGE_STAGE = "judge"
 
 
 @dataclass(frozen=True)
-class JudgeResult:
-    run_dir: Path
-    summary: dict[str, Any]
-
+class JudgeResult(_RunSummary):
     @property
     def scores_path(self) -> Path:
         return self.run_dir / SCORES
