@@ -211,7 +211,10 @@ def test_a_killed_eval_resumes_without_asking_an_item_twice(runs: dict[str, Path
     assert results(killed) == results(clean)
     keys = [json.loads(line)["key"] for line in answers.read_text().splitlines()]
     assert len(keys) == len(set(keys)) == tasks
-    assert calls(killed) == tasks  # each item asked once, across the kill
+    # each item asked once across the kill; a call the kill cut off after its answer was
+    # cached (before its trace line) is answered from the cache on resume, not asked again
+    assert tasks - 4 <= calls(killed) <= tasks
+    assert calls(killed) + calls(killed, cached=True) >= tasks
     assert calls(killed, cached=True) <= 4  # at most the answers in flight at the kill
 
 
