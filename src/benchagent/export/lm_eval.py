@@ -31,8 +31,11 @@ def _has_audio(sample: BenchmarkSample) -> bool:
 def write(benchmark: Benchmark, folder: Path) -> Written:
     fresh_folder(folder)
     tasks, kept, left_out = [], [], 0
-    for subtask in benchmark.subtasks():
-        items = [s for s in subtask.samples if not _has_audio(s)]
+    chosen = [(st, [s for s in st.samples if not _has_audio(s)]) for st in benchmark.subtasks()]
+    # Without any image, no task has doc_to_image: lm-eval then sends plain text messages,
+    # which chat templates of text-only servers (llama.cpp's) take.
+    images = any(m.kind == Modality.image for _, items in chosen for s in items for m in s.media)
+    for subtask, items in chosen:
         left_out += len(subtask.samples) - len(items)
         if not items:
             continue
@@ -42,7 +45,8 @@ def write(benchmark: Benchmark, folder: Path) -> Written:
         write_jsonl(folder / "data" / f"{subtask.slug}.jsonl", (item_row(s) for s in items))
         (folder / f"{task}.yaml").write_text(render(
             "lm_eval_task.yaml.tmpl", benchmark=benchmark.query.description[:80], task=task,
-            slug=subtask.slug, name=subtask.name, count=len(items), max_tokens=ANSWER_TOKENS))
+            slug=subtask.slug, name=subtask.name, count=len(items), max_tokens=ANSWER_TOKENS,
+            images=images))
     copy_media(benchmark, kept, folder)
     notes = [f"lm-eval: {left_out} items with audio left out (lm-eval cannot send audio to an "
              "API model)"] if left_out else []
