@@ -75,7 +75,8 @@ class RequestPart:
 
 # Words saying that one item holds the request's media together (an omni-modal request).
 _TOGETHER = re.compile(r"\b(combin\w*|both|together|each item|each question|at once|"
-                       r"along with|paired|alongside|omni\w*)\b", re.IGNORECASE)
+                       r"along with|paired|alongside|omni\w*|with (an?|its|their|the))\b",
+                       re.IGNORECASE)
 
 
 def modal_parts(query: Query) -> list[RequestPart] | None:

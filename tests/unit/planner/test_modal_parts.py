@@ -25,6 +25,8 @@ def test_parts_with_their_own_media_are_found() -> None:
     together = "Evaluate omni-modal understanding: each item combines an image and a spoken clip."
     assert modal_parts(Query(id="q", description=together)) is None
     assert modal_parts(Query(id="q", description="read text shown in images")) is None
+    with_clip = "name the colour of a square shown in an image, with a short audio clip"
+    assert modal_parts(Query(id="q", description=with_clip)) is None
 
 
 def test_each_part_is_planned_with_its_own_inputs(tmp_path: Path) -> None:

@@ -27,8 +27,7 @@ from benchagent.review import ReviewSession
 from browser import BrowserPage
 from runcli import cli
 
-QUERY = ("read the time on analogue clock images and answer arithmetic questions spoken "
-         "aloud in audio clips")
+QUERY = "read the time on analogue clock images, with the question spoken aloud in an audio clip"
 HOSTILE_TEXT = '<img src=x onerror="document.title=\'pwned\'"> & <b>bold</b>'
 Row = dict[str, Any]
 
