@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -92,7 +92,7 @@ class RowsFile:
         self._fh = path.open("a", encoding="utf-8")
         self._lock = threading.Lock()
 
-    def append(self, row: BaseModel) -> None:
+    def append(self, row: KeyedRow) -> None:
         line = row.model_dump_json() + "\n"
         with self._lock:
             self._fh.write(line)
@@ -178,23 +178,42 @@ def ask_models(tasks: Sequence[Task], models: Sequence[EvalModel], run_dir: Path
     clients = {m.name: m.client for m in models}
     # two items that read the same (text and media) are one request: asked once
     pending = list({t.key: t for t in tasks if t.key not in answers}.values())
-    rows = RowsFile(run_dir / ANSWERS)
-    lock = threading.Lock()
     jobs = [(t.model, _bind_ask(t, clients[t.model])) for t in pending]
     total = len({t.key for t in tasks})
     with progress(total, total - len(pending)) as tick:
-
-        def keep(answer: Answer) -> None:
-            rows.append(answer)
-            with lock:
-                answers[answer.key] = answer
-            tick(answer)
-
-        try:
-            run_all(jobs, {m.name: m.client.cfg.max_concurrency for m in models}, keep)
-        finally:
-            rows.close()
+        run_kept(run_dir / ANSWERS, jobs, {m.name: m.client.cfg.max_concurrency
+                                           for m in models}, answers, tick)
     return answers
+
+
+class KeyedRow(Protocol):
+    """A row of answers.jsonl or scores.jsonl: a record with its task's key."""
+
+    key: str
+
+    def model_dump_json(self) -> str: ...
+
+
+R = TypeVar("R", bound=KeyedRow)
+
+
+def run_kept(path: Path, jobs: Sequence[tuple[str, Callable[[], R]]], limits: dict[str, int],
+             kept: dict[str, R], tick: Callable[[R], None]) -> None:
+    """`run_all` with each row appended to the JSONL at `path` as it comes (a killed run keeps
+    it) and put into `kept` under its key."""
+    rows = RowsFile(path)
+    lock = threading.Lock()
+
+    def keep(row: R) -> None:
+        rows.append(row)
+        with lock:
+            kept[row.key] = row
+        tick(row)
+
+    try:
+        run_all(jobs, limits, keep)
+    finally:
+        rows.close()
 
 
 def _bind_ask(task: Task, client: ModelClient) -> Callable[[], Answer]:

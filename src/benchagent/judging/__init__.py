@@ -5,12 +5,11 @@ with the judges' agreement into judge/summary.json."""
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchagent.evaluation.runner import RowsFile, kept_rows, run_all
+from benchagent.evaluation.runner import kept_rows, run_kept
 from benchagent.judging.asking import (
     JudgeContext,
     JudgeModel,
@@ -76,20 +75,9 @@ def _ask_all(judges: Sequence[JudgeModel], ctx: JudgeContext,
     keys, jobs = _jobs(judges, ctx, samples)
     owner = {key: job for key, job in zip(keys.values(), jobs, strict=True)}
     pending = [job for key, job in owner.items() if key not in kept]  # one job per key
-    rows = RowsFile(ctx.run_dir / SCORES)
-    lock = threading.Lock()
     with progress(len(owner), len(owner) - len(pending)) as tick:
-
-        def keep(row: JudgeScore) -> None:
-            rows.append(row)
-            with lock:
-                kept[row.key] = row
-            tick(row)
-
-        try:
-            run_all(pending, {j.name: j.client.cfg.max_concurrency for j in judges}, keep)
-        finally:
-            rows.close()
+        run_kept(ctx.run_dir / SCORES, pending, {j.name: j.client.cfg.max_concurrency
+                                                 for j in judges}, kept, tick)
     return {where: _named(kept[key], *where) for where, key in keys.items()}
 
 
