@@ -133,6 +133,9 @@ def _nothing_serves(query: Query, pool: Pool, scored: dict[str, Relevance],
     lacking = languages_the_pool_lacks(query, pool)
     also = (f"; it also asks for items in {', '.join(lacking)}, which no dataset of the pool "
             "is in (translate makes them with an executor model)") if lacking else ""
+    if not pool.card(best).description.strip():
+        also += (f"; {pool.card(best).name} has no description to match the request with: "
+                 "give it one in a mapping file ([dataset] description = \"...\")")
     return PlanningError(
         f"no dataset in the pool serves the request: the closest, {pool.card(best).name}, has "
         f"{scored[best].describe()}, below {floor}{also}; add datasets that test it (--pool), "

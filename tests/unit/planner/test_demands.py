@@ -4,6 +4,7 @@ diagnosis of a request nothing serves."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -89,3 +90,15 @@ def test_the_diagnosis_names_languages_the_pool_lacks(shared_pools: Path,
     assert "no dataset in the pool serves the request" in result.stderr
     assert "it also asks for items in Japanese, which no dataset of the pool is in" in \
         result.stderr
+
+
+def test_the_diagnosis_says_when_the_closest_dataset_has_no_description(tmp_path: Path) -> None:
+    folder = tmp_path / "pool" / "capitals"
+    folder.mkdir(parents=True)
+    rows = [{"question": f"What is the capital city of country {i}?", "options": ["A", "B"],
+             "answer": "A"} for i in range(6)]
+    (folder / "capitals.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = cli("plan", "Evaluate knowledge of world geography: naming the capital cities",
+                 "--pool", tmp_path / "pool", "--out", tmp_path / "run")
+    assert result.returncode != 0
+    assert "capitals has no description to match the request with" in result.stderr
