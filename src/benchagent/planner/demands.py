@@ -19,7 +19,8 @@ _SEVERAL_LANGUAGES = re.compile(
     r"code[- ]switch\w*|cross[- ]lingual|non[- ]english|switch(es|ing)? between languages)\b",
     re.IGNORECASE)
 _CONVERSATION = re.compile(
-    r"\b(conversations?|dialogues?|dialogs?|multi-?turn|multi-?speaker|between (several |two |"
+    r"\b(conversations?|dialogues?|dialogs?|multi-?turn|multi-?speaker|speaker \d|utterances?|"
+    r"between (several |two |"
     r"three |multiple |different )?(speakers|people|participants|persons|interlocutors))\b",
     re.IGNORECASE)
 _EXECUTOR_HINT = "an executor model (--model SPEC, or --role executor=SPEC)"
@@ -93,6 +94,32 @@ def _language_demand(asked: list[str], planned: PlannedData) -> Demand:
 
 def _is_conversation(card: DatasetCard) -> bool:
     return FieldRole.dialog in card.fields or bool(_CONVERSATION.search(card.search_text()))
+
+
+_CONVERSATION_NOUN = re.compile(r"\b(conversations?|dialogues?|dialogs?|multi-?turn|"
+                                r"multi-?(party|speaker))\b", re.IGNORECASE)
+# "narratives and dialogues", "dialogues or stories": conversations as one kind of text of several
+_ONE_OF_SEVERAL = re.compile(r"\b(and|or)\s+$|^\s*(and|or)\b")
+
+
+def conversation_topic(query: Query) -> bool:
+    """The request is about conversations: its heading (the words before a colon, or the
+    whole request) names them, not as one of several kinds of text."""
+    head = query.description.split(":", 1)[0]
+    for match in _CONVERSATION_NOUN.finditer(head):
+        before, after = head[:match.start()], head[match.end():]
+        if not (_ONE_OF_SEVERAL.search(before) or _ONE_OF_SEVERAL.search(after)):
+            return True
+    return False
+
+
+def off_form(query: Query, cards: Sequence[DatasetCard]) -> dict[str, str]:
+    """Card id -> why it cannot serve the request whatever its content: a request about
+    conversations is not served by a dataset that holds none, when some of `cards` do."""
+    if not conversation_topic(query) or not any(_is_conversation(c) for c in cards):
+        return {}
+    return {c.id: "it holds no conversations, and the request is about conversations"
+            for c in cards if not _is_conversation(c)}
 
 
 def _conversation_demand(spoken: bool, planned: PlannedData) -> Demand:

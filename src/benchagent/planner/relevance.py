@@ -16,12 +16,14 @@ request wants media that no operator is asked to make from text.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from dataclasses import dataclass
 
 import numpy as np
 
+from benchagent.planner.demands import off_form
 from benchagent.planner.request import (
     content_text,
     names_content,
@@ -55,8 +57,11 @@ class Relevance:
     cosine: float | None
     coverage: float
     form_only: bool = False  # the request names no content; the dataset has its inputs
+    unmet: str = ""  # why it cannot serve whatever its content (its score is then 0)
 
     def describe(self) -> str:
+        if self.unmet:
+            return f"relevance 0.00 ({self.unmet})"
         if self.form_only:
             return "relevance 1.00 (the request names no content: its inputs are what counts)"
         dense = f", cosine {self.cosine:.2f}" if self.cosine is not None else ""
@@ -93,7 +98,15 @@ def modal_parts(query: Query) -> list[RequestPart] | None:
 
 def request_relevance(query: Query, pool: Pool) -> dict[str, Relevance]:
     """Card id -> its relevance to the request, for the cards with the request's inputs (for
-    a request of parts with their own inputs, its best relevance to any part)."""
+    a request of parts with their own inputs, its best relevance to any part); 0 for a card
+    whose form the request rules out (no conversations, for a request about them)."""
+    scored = _content_relevance(query, pool)
+    ruled_out = off_form(query, [pool.card(cid) for cid in scored])
+    return {cid: dataclasses.replace(r, score=0.0, unmet=ruled_out[cid]) if cid in ruled_out
+            else r for cid, r in scored.items()}
+
+
+def _content_relevance(query: Query, pool: Pool) -> dict[str, Relevance]:
     parts = modal_parts(query)
     if parts:
         best: dict[str, Relevance] = {}

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from benchagent.planner.demands import asked_languages, request_demands, unmet_notes
+from benchagent.planner.demands import (
+    asked_languages,
+    conversation_topic,
+    off_form,
+    request_demands,
+    unmet_notes,
+)
+from benchagent.planner.relevance import RELEVANT, request_relevance
 from benchagent.pool import Pool
 from benchagent.records import Allocation, Grounding, PlanStep, Query, Quota
 from runcli import cli
@@ -102,3 +109,38 @@ def test_the_diagnosis_says_when_the_closest_dataset_has_no_description(tmp_path
                  "--pool", tmp_path / "pool", "--out", tmp_path / "run")
     assert result.returncode != 0
     assert "capitals has no description to match the request with" in result.stderr
+
+
+def test_a_request_about_conversations_is_read_from_its_heading() -> None:
+    def about(text: str) -> bool:
+        return conversation_topic(Query(id="q", description=text))
+    assert about("Evaluate dialogue understanding: who said what, and relations between them")
+    assert about("Test whether a model follows multi-party conversations")
+    assert not about("Evaluate reasoning about time: durations in narratives and dialogues")
+    assert not about("Evaluate reading comprehension of stories or conversations")
+    assert not about("Evaluate causal reasoning in short stories")
+
+
+def test_datasets_without_conversations_do_not_serve_a_request_about_them(
+        shared_pools: Path) -> None:
+    pool = Pool.load([shared_pools / "general-bench", shared_pools / "bigbench"])
+    names = {c.id: c.name for c in pool.cards}
+    query = Query(id="q", description="Evaluate dialogue understanding: inferring relations "
+                                      "between speakers and resolving what they refer to.")
+    scored = {names[cid]: r for cid, r in request_relevance(query, pool).items()}
+    nli = scored["Natural-Language-Inference"]
+    assert nli.score == 0.0 and "holds no conversations" in nli.describe()
+    assert scored["Dialogue-Relation-Extraction"].score >= RELEVANT
+    assert not scored["implicatures"].unmet  # Speaker 1 and Speaker 2 talk
+    # the same datasets serve a request that names dialogues as one kind of text of several
+    other = Query(id="q", description="Evaluate inferring relations between people described "
+                                      "in narratives and dialogues.")
+    assert not any(r.unmet for r in request_relevance(other, pool).values())
+
+
+def test_the_form_rule_needs_a_dataset_that_meets_it(pool: Pool) -> None:
+    """With no conversation in the pool, content decides (the demand is then reported unmet)."""
+    query = Query(id="q", description="Evaluate dialogue understanding")
+    ruled_out = off_form(query, pool.cards)
+    assert 0 < len(ruled_out) < len(pool.cards)
+    assert off_form(query, [c for c in pool.cards if c.id in ruled_out]) == {}
