@@ -44,7 +44,8 @@ _LEAD_IN = re.compile(
     r"^\s*(i want to |we want to |please |build a benchmark (that|which|to) )?"
     r"(evaluate|test|tests|assess|measure|check|benchmark)\s+(whether|if|how well)?\s*"
     r"((a|the) (multimodal )?models?( can| must| is able to)?)?", re.IGNORECASE)
-_CLAUSE = re.compile(r"[:;,.()]|\s(?:and|or|with|while)\s", re.IGNORECASE)
+_CLAUSE = re.compile(r"([:;,.()]|\s(?:and|or|with|while)\s)", re.IGNORECASE)
+_COORDINATION = re.compile(r"\s(and|or)\s", re.IGNORECASE)
 _MIN_CLAUSE_WORDS = 2
 _MIN_CLAUSE_TERMS = 2  # a clause counts alone when it has this many informative terms
 
@@ -123,10 +124,26 @@ def _content_relevance(query: Query, pool: Pool) -> dict[str, Relevance]:
 
 
 def clauses(text: str) -> list[str]:
-    """The text's parts that name something to test: its clauses, lead-in words dropped."""
+    """The text's parts that name something to test: its clauses, lead-in words dropped, and
+    a word joined by "and" / "or" to a clause given the clause's other words ("social and
+    ethical reasoning" holds "social reasoning"; "feel or do next", "would do next")."""
     body = _LEAD_IN.sub("", text.strip(), count=1)
-    parts = [p.strip(" -") for p in _CLAUSE.split(body)]
-    return [p for p in parts if len(re.findall(r"[^\W\d_]{3,}", p)) >= _MIN_CLAUSE_WORDS]
+    pieces = _CLAUSE.split(body)
+    parts = [p.strip(" -") for p in pieces[::2]]
+    joins = [bool(_COORDINATION.fullmatch(sep)) for sep in pieces[1::2]]
+    for i, joined in enumerate(joins):
+        left, right = parts[i].split(), parts[i + 1].split()
+        if not joined or not left or not right:
+            continue
+        if len(left) == 1 and len(right) > 1 and not _is_clause(parts[i]):
+            parts[i] = " ".join([left[0], *right[1:]])
+        elif len(left) > 1 and not _is_clause(parts[i + 1]) and _is_clause(parts[i]):
+            parts[i + 1] = " ".join([*left[:-1], *right])
+    return [p for p in parts if _is_clause(p)]
+
+
+def _is_clause(text: str) -> bool:
+    return len(re.findall(r"[^\W\d_]{3,}", text)) >= _MIN_CLAUSE_WORDS
 
 
 def eligible(card: DatasetCard, wanted: list[Modality], produced: set[Modality],
