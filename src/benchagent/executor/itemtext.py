@@ -38,6 +38,24 @@ def implied_statement(text: str, from_dialog: bool) -> str:
     return ""
 
 
+# How a card states its task: "... asks the model to select the most appropriate trait.",
+# "The task is to pick the word that ...", "Models must decide whether ...".
+_CARD_TASK = re.compile(
+    r"\b(?:the task is to|(?:asks|requires) (?:the |a )?(?:model|reader|system)s? to|"
+    r"(?:the |a )?models? (?:must|should|has to|needs to|is asked to))\s+([^.;]{8,200})",
+    re.IGNORECASE)
+
+
+def card_task(description: str) -> str:
+    """The task a dataset card's description states, as an instruction ("Select the most
+    appropriate moral or character-based description."); "" when it states none."""
+    match = _CARD_TASK.search(description)
+    if not match:
+        return ""
+    task = match.group(1).strip().rstrip(",")
+    return f"{task[0].upper()}{task[1:]}."
+
+
 def item_instruction(statement: str, answer_format: str, question: str) -> str:
     """The dataset's task statement (unless the question already holds it), then the answer
     format; a sentence of the answer format the statement already says is not said again."""

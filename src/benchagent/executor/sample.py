@@ -9,7 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchagent.executor.asking import what_it_asks
 from benchagent.executor.itemtext import (
+    card_task,
     implied_statement,
     item_instruction,
     spell_out_codes,
@@ -80,6 +82,8 @@ def initial_state(source: SourceSample, job: PairJob) -> SampleState:
         statement = implied_statement(f"{context}\n{question}", from_dialog)
     options, answer, aliases = spell_out_codes(list(source.options), source.answer,
                                                list(source.answer_aliases), job.answer_space)
+    if not statement.strip() and not what_it_asks([context, question], question, options).asks:
+        statement = card_task(job.card.description)  # the question the dataset leaves unsaid
     options = one_right_option(options, answer, aliases)
     return SampleState(question=question, context=context, options=options, answer=answer,
                        answer_aliases=aliases, answer_type=job.card.answer_type,

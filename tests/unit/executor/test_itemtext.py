@@ -242,3 +242,23 @@ def test_other_options_the_source_counts_right_are_left_out(tmp_path: Path) -> N
                         answer="a", answer_aliases=["a", "b"])  # nothing would be left to choose
     assert initial_state(pair, _job(AnswerType.multiple_choice, tmp_path, [])).options == [
         "a", "b"]
+
+
+def test_an_item_that_asks_nothing_takes_the_task_its_card_states(tmp_path: Path) -> None:
+    from benchagent.executor.itemtext import card_task
+    described = ("A multiple-choice dataset where each example presents a short everyday "
+                 "scenario and asks the model to select the most appropriate character trait. "
+                 "It evaluates trait inference.")
+    assert card_task(described) == "Select the most appropriate character trait."
+    assert card_task("The task is to pick the word that rhymes, from four.") == (
+        "Pick the word that rhymes, from four.")
+    assert card_task("Short scenarios with adjectives.") == ""
+    job = _job(AnswerType.multiple_choice, tmp_path, [])
+    job.card.description = described
+    bare = SourceSample(dataset_id="d1", source_id="s1", question="Mike stamped his feet after "
+                        "losing the contest.", options=["furious", "calm"], answer="furious")
+    state = initial_state(bare, job)
+    assert state.instruction == f"Select the most appropriate character trait. {MC}"
+    asked = SourceSample(dataset_id="d1", source_id="s2", question="Why did Mike stamp his "
+                         "feet?", options=["anger", "joy"], answer="anger")
+    assert initial_state(asked, job).instruction == MC  # its own question: no card task
