@@ -3,7 +3,7 @@ pools, with no model and with `--model mock`, and prints per query the share of 
 relevant or related datasets (precision), the share of relevant datasets used (recall) and
 whether every item has the modalities the query needs.
 
-    python benchmarks/relevance.py [--size N] [--keep DIR]   # DIR keeps the built runs
+    python benchmarks/relevance.py [--size N] [--keep DIR] [--only ID ...]  # DIR keeps the runs
     python benchmarks/relevance.py --fit     # refit the relevance weights, leave-one-out
 
 `--fit` fits the logistic weights of benchagent.planner.relevance on the labelled pairs
@@ -116,13 +116,13 @@ def _measure(run_items: list[dict[str, Any]], lab: dict[str, Any],
 
 
 def build_all(shared: Path, queries: dict[str, Query], labels: Labels, size: int | None,
-              keep: Path | None = None) -> None:
+              keep: Path | None = None, only: list[str] | None = None) -> None:
     pools = [shared / "pools" / "general-bench", shared / "pools" / "bigbench"]
     recalls = []
     print(f"{'query':28} {'model':5} {'items':>5} {'target':>6} {'precision':>9} "
           f"{'recall':>6} modalities")
     for qid, lab in labels.items():
-        if qid.startswith("_") or qid not in queries:
+        if qid.startswith("_") or qid not in queries or (only and qid not in only):
             continue
         for model in (None, "mock"):
             query = queries[qid]
@@ -152,6 +152,7 @@ def main() -> None:
     parser.add_argument("--fit", action="store_true")
     parser.add_argument("--threshold", type=float, default=RELEVANT)
     parser.add_argument("--keep", type=Path, help="keep the built runs in this folder")
+    parser.add_argument("--only", nargs="+", metavar="QUERY_ID", help="build these queries only")
     args = parser.parse_args()
     labels = json.loads((args.shared / "labels" / "relevance.json").read_text())
     queries = _queries(args.shared)
@@ -160,7 +161,7 @@ def main() -> None:
                           args.shared / "pools" / "bigbench"])
         fit(pool, queries, labels, args.threshold)
     else:
-        build_all(args.shared, queries, labels, args.size, args.keep)
+        build_all(args.shared, queries, labels, args.size, args.keep, args.only)
     sys.stdout.flush()
 
 
