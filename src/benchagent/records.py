@@ -255,7 +255,8 @@ class WorkerUsage(Record):
     """What one worker of the executor backend did: tasks run and seconds spent on them."""
 
     tasks: int = 0
-    busy_s: float = 0.0
+    busy_s: float = 0.0  # the tasks' wall time
+    cpu_s: float = 0.0  # their CPU time (of the worker process; a driver thread's own only)
 
 
 class ExecutorUsage(Record):

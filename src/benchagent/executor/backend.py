@@ -61,11 +61,12 @@ class Tally:
         self._workers: dict[str, WorkerUsage] = {}
         self._started = time.monotonic()
 
-    def record(self, worker: str, seconds: float) -> None:
+    def record(self, worker: str, seconds: float, cpu: float) -> None:
         with self._lock:
             usage = self._workers.setdefault(worker, WorkerUsage())
             usage.tasks += 1
             usage.busy_s = round(usage.busy_s + seconds, 3)
+            usage.cpu_s = round(usage.cpu_s + cpu, 3)
 
     def usage(self, backend: BackendName, workers: int, address: str = "") -> ExecutorUsage:
         with self._lock:
@@ -83,6 +84,11 @@ class CpuBackend(ABC):
 
     def __init__(self) -> None:
         self.tally = Tally()
+
+    @abstractmethod
+    def prepare(self) -> None:
+        """Start or reach the workers now, from the calling (main) thread, before the
+        execution's threads need them."""
 
     @abstractmethod
     def apply(self, op_name: str, state: SampleState, ctx: OpContext,

@@ -22,10 +22,12 @@ from benchagent.operators import OpContext, OperatorArgs, OperatorError, SampleS
 
 
 def _apply_in_worker(name: str, state: SampleState, ctx: OpContext,
-                     args: OperatorArgs) -> tuple[SampleState, int, float]:
-    started = time.monotonic()
+                     args: OperatorArgs) -> tuple[SampleState, int, float, float]:
+    """The new state, the worker's pid, and the task's wall and CPU seconds (in the pool's
+    one-task-at-a-time workers, the process's CPU time is the task's)."""
+    started, cpu = time.monotonic(), time.process_time()
     new = get_operator(name).fn(state, ctx, args)
-    return new, os.getpid(), time.monotonic() - started
+    return new, os.getpid(), time.monotonic() - started, time.process_time() - cpu
 
 
 def _die_with_parent(parent: int) -> None:
@@ -52,6 +54,9 @@ class LocalBackend(CpuBackend):
     def workers(self) -> int:
         return max(cpu_workers(), 0)
 
+    def prepare(self) -> None:
+        """Nothing: the pool starts with the first CPU operator, as it always did."""
+
     def _get_pool(self) -> ProcessPoolExecutor | None:
         with self._lock:
             if self.pool is None and self.workers() > 0:
@@ -71,22 +76,23 @@ class LocalBackend(CpuBackend):
               args: OperatorArgs) -> SampleState:
         pool = self._get_pool()
         if pool is None:
-            new, _, seconds = _apply_in_worker(op_name, state, ctx, args)
-            self.tally.record("driver", seconds)
+            cpu = time.thread_time()
+            new, _, seconds, _ = _apply_in_worker(op_name, state, ctx, args)
+            self.tally.record("driver", seconds, time.thread_time() - cpu)
             return new
         try:
-            new, pid, seconds = pool.submit(_apply_in_worker, op_name, state,
+            new, pid, seconds, cpu_s = pool.submit(_apply_in_worker, op_name, state,
                                             portable_context(ctx), args).result()
         except BrokenProcessPool as exc:
             self._discard(pool)
             raise OperatorError(f"{op_name}: the worker process died ({exc})") from exc
-        self.tally.record(f"pid {pid}", seconds)
+        self.tally.record(f"pid {pid}", seconds, cpu_s)
         return new
 
     def read_back(self, kind: Kind, file: Path) -> str:
-        started = time.monotonic()
+        started, cpu = time.monotonic(), time.thread_time()
         reading = read_medium(kind, file)
-        self.tally.record("driver", time.monotonic() - started)
+        self.tally.record("driver", time.monotonic() - started, time.thread_time() - cpu)
         return reading
 
     def close(self) -> None:

@@ -15,6 +15,7 @@ import dataclasses
 import hashlib
 import logging
 import os
+import socket
 import tempfile
 import threading
 import time
@@ -40,7 +41,24 @@ from benchagent.store import RunError
 TASK_CPUS = 1
 TASK_MEMORY = 768 * 2**20  # bytes: piper, whisper tiny.en and an image or two fit
 TASK_RETRIES = 3  # reruns of a task whose worker died
+GCS_CHECK_S = 5.0  # how often a task's wait checks that the cluster still answers
+GCS_GIVE_UP_S = 10.0  # silence after which the cluster counts as gone (Ray's own limit: 60)
+GCS_GRACE_S = 20.0  # then the time the build has to stop by itself
 INSTALL_HINT = "--executor ray needs Ray: pip install 'benchagent[ray]'"
+
+
+def gcs_answers(address: str) -> bool:
+    """Whether the cluster's GCS (host:port) accepts a connection; True when unknown."""
+    host, _, port = address.rpartition(":")
+    if "://" in address or not host or not port.isdigit():  # ray://, auto: not ours to probe
+        return True
+    try:
+        with socket.create_connection((host, int(port)), timeout=2.0):
+            return True
+    except OSError:
+        return False
+    except Exception:  # a connection this process may not make (a sandbox): unknown
+        return True
 
 
 def import_ray() -> ModuleType:
@@ -61,6 +79,7 @@ class Shipped:
     produced: dict[str, bytes]
     worker: str
     seconds: float
+    cpu_s: float
     error: str = ""
     error_kind: str = ""  # "operator" or "value": the exception class to raise in the driver
     reading: str = ""
@@ -96,6 +115,19 @@ def _worker_name() -> str:
     return f"{ray.get_runtime_context().get_node_id()[:8]}/pid {os.getpid()}"
 
 
+class _Clock:
+    """A task's wall and CPU seconds (a Ray worker runs one task at a time: its process's CPU
+    time is the task's)."""
+
+    def __init__(self) -> None:
+        self.wall, self.cpu = time.monotonic(), time.process_time()
+
+    def shipped(self, state: SampleState | None = None, produced: dict[str, bytes] | None = None,
+                **rest: str) -> Shipped:
+        return Shipped(state, produced or {}, _worker_name(), time.monotonic() - self.wall,
+                       time.process_time() - self.cpu, **rest)
+
+
 def _unpack(media: dict[str, bytes], scratch: Path) -> dict[str, str]:
     """Write the shipped media; the scratch path of each one from outside the run."""
     outside: dict[str, str] = {}
@@ -111,7 +143,7 @@ def _unpack(media: dict[str, bytes], scratch: Path) -> dict[str, str]:
 def run_shipped(op_name: str, state: SampleState, ctx: OpContext, args: OperatorArgs,
                 media: dict[str, bytes]) -> Shipped:
     """The task: the operator on shipped media in a scratch folder (runs on a Ray worker)."""
-    started = time.monotonic()
+    clock = _Clock()
     with tempfile.TemporaryDirectory(prefix="benchagent-task-") as tmp:
         scratch = Path(tmp)
         outside = _unpack(media, scratch)
@@ -124,25 +156,24 @@ def run_shipped(op_name: str, state: SampleState, ctx: OpContext, args: Operator
             new = _remap(get_operator(op_name).fn(_remap(state, outside), local, args), back)
         except (OperatorError, ValueError) as exc:
             kind = "operator" if isinstance(exc, OperatorError) else "value"
-            return Shipped(None, {}, _worker_name(), time.monotonic() - started, str(exc), kind)
+            return clock.shipped(error=str(exc), error_kind=kind)
         produced = {str(f.relative_to(scratch)): f.read_bytes()
                     for f in sorted((scratch / "media").rglob("*")) if f.is_file()}
         produced = {rel: data for rel, data in produced.items() if rel not in media}
-    return Shipped(new, produced, _worker_name(), time.monotonic() - started)
+    return clock.shipped(new, produced)
 
 
 def read_shipped(kind: Kind, name: str, data: bytes) -> Shipped:
     """The task: OCR or ASR of one medium's bytes (runs on a Ray worker)."""
-    started = time.monotonic()
+    clock = _Clock()
     with tempfile.TemporaryDirectory(prefix="benchagent-read-") as tmp:
         file = Path(tmp) / name
         file.write_bytes(data)
         try:
             reading = read_medium(kind, file)
         except OperatorError as exc:
-            return Shipped(None, {}, _worker_name(), time.monotonic() - started, str(exc),
-                           "operator")
-    return Shipped(None, {}, _worker_name(), time.monotonic() - started, reading=reading)
+            return clock.shipped(error=str(exc), error_kind="operator")
+    return clock.shipped(reading=reading)
 
 
 def media_to_ship(state: SampleState, ctx: OpContext) -> dict[str, bytes]:
@@ -173,6 +204,9 @@ class RayBackend(CpuBackend):
         self._lock = threading.Lock()
         self._connected_here = False
         self._remote: dict[str, Any] = {}
+        self._gcs = ""
+        self._gone = threading.Event()
+        self._closed = threading.Event()
 
     def _connect(self) -> dict[str, Any]:
         with self._lock:
@@ -185,6 +219,10 @@ class RayBackend(CpuBackend):
                 local = {} if self.address else {"num_cpus": max(cpu_workers(), 1),
                                                  "include_dashboard": False,
                                                  "_node_ip_address": "127.0.0.1"}
+                if self.address and not gcs_answers(self.address):  # else Ray retries for minutes
+                    raise RunError(f"cannot reach the Ray cluster at {self.address}: nothing "
+                                   "answers there (start it with `ray start --head`, or give "
+                                   "another --ray-address)")
                 try:
                     ray.init(address=self.address or "local", log_to_driver=False,
                              logging_level=logging.WARNING, **local)
@@ -193,6 +231,8 @@ class RayBackend(CpuBackend):
                     raise RunError(f"cannot reach the Ray cluster {where}: "
                                    f"{str(exc).splitlines()[0]}") from None
                 self._connected_here = True
+            self._gcs = str(ray.get_runtime_context().gcs_address)
+            threading.Thread(target=self._watch, daemon=True, name="ray-watch").start()
             options = {"num_cpus": TASK_CPUS, "memory": TASK_MEMORY,
                        "max_retries": TASK_RETRIES, "retry_exceptions": False}
             self._remote = {"apply": ray.remote(**options)(run_shipped),
@@ -202,24 +242,66 @@ class RayBackend(CpuBackend):
     def _get(self, ref: Any, what: str) -> Shipped:
         exceptions = self.ray.exceptions
         try:
-            shipped: Shipped = self.ray.get(ref)
+            shipped: Shipped = self._wait(ref)
         except (exceptions.WorkerCrashedError, exceptions.OutOfMemoryError) as exc:
             raise OperatorError(f"{what}: the Ray worker died {TASK_RETRIES + 1} times "
                                 f"({type(exc).__name__})") from None
         except exceptions.RayTaskError as exc:
             cause = getattr(exc, "cause", None)
-            raise cause if isinstance(cause, Exception) else RunError(str(exc)) from None
+            if isinstance(cause, Exception) and not isinstance(cause, exceptions.RayError):
+                raise cause from None  # the operator's own bug, as the local backend raises it
+            raise self._failed(cause if isinstance(cause, Exception) else exc) from None
         except (exceptions.RayError, ConnectionError) as exc:
-            raise RunError(f"the Ray cluster{' at ' + self.address if self.address else ''} "
-                           f"failed ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}); "
-                           "what was done is kept: resume the run, locally "
-                           "(--executor local) or on another cluster") from None
-        self.tally.record(shipped.worker, shipped.seconds)
+            raise self._failed(exc) from None
+        self.tally.record(shipped.worker, shipped.seconds, shipped.cpu_s)
         if shipped.error_kind == "value":
             raise ValueError(shipped.error)
         if shipped.error_kind:
             raise OperatorError(shipped.error)
         return shipped
+
+    def _wait(self, ref: Any) -> Shipped:
+        """ray.get, giving up once the watchdog found the cluster gone."""
+        while True:
+            try:
+                result: Shipped = self.ray.get(ref, timeout=GCS_CHECK_S)
+                return result
+            except self.ray.exceptions.GetTimeoutError:
+                if self._gone.is_set():
+                    raise ConnectionError(f"its GCS at {self._gcs} does not answer") from None
+
+    def _watch(self) -> None:
+        """While connected: once the cluster's GCS stops answering, the waits give up; if the
+        build is stuck in a call Ray never returns from (a task's arguments going to a dead
+        node's object store), one line is printed and the process exits before Ray kills it
+        without a word (its own limit: 60 s). Every outcome so far is on disk: the run
+        resumes as after a kill."""
+        silent_since: float | None = None
+        while not self._closed.wait(GCS_CHECK_S):
+            if gcs_answers(self._gcs):
+                silent_since = None
+                continue
+            silent_since = silent_since or time.monotonic()
+            if time.monotonic() - silent_since >= GCS_GIVE_UP_S:
+                self._gone.set()
+                if not self._closed.wait(GCS_GRACE_S):
+                    line = self._failed(ConnectionError(f"its GCS at {self._gcs} does not "
+                                                        "answer"))
+                    os.write(2, f"error: {line}\n".encode())
+                    os._exit(1)
+                return
+
+    def _failed(self, exc: Exception) -> RunError:
+        where = f" at {self.address}" if self.address else ""
+        first = (str(exc).strip().splitlines() or [""])[0][:200]
+        hint = (" (is this version of benchagent installed on the cluster's workers?)"
+                if "No module named 'benchagent" in str(exc) else "")
+        return RunError(f"the Ray cluster{where} failed: {type(exc).__name__}: {first}{hint}; "
+                        "what was done is kept: resume the run, locally (--executor local) or "
+                        "on another cluster (--ray-address)")
+
+    def prepare(self) -> None:
+        self._connect()
 
     def apply(self, op_name: str, state: SampleState, ctx: OpContext,
               args: OperatorArgs) -> SampleState:
@@ -255,7 +337,8 @@ class RayBackend(CpuBackend):
 
     def close(self) -> None:
         with self._lock:
-            if self._connected_here:
+            self._closed.set()
+            if self._connected_here and not self._gone.is_set():  # a gone one cannot be left
                 self.ray.shutdown()
                 self._connected_here = False
             self._remote = {}

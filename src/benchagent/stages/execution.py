@@ -17,6 +17,7 @@ from benchagent.executor.pairs import (
 from benchagent.executor.run import PairState, execute
 from benchagent.executor.sample_plan import SamplePolicy
 from benchagent.executor.verify import VerifyLayers
+from benchagent.operators import REGISTRY
 from benchagent.planner import PlanningError, pair_candidates
 from benchagent.records import Allocation, Grounding, SampleOutcome, Subtask
 from benchagent.stages.context import BuildContext
@@ -114,6 +115,8 @@ def run_execution(ctx: BuildContext, mode: StageRun) -> None:
     with appenders(store.path(ACCEPTED), store.path(REJECTED)) as (acc, rej), \
             ctx.progress(*_progress_totals(states)) as tick, CpuPool(choice) as backend:
         try:
+            if _runs_cpu_operators(plan[1]):
+                backend.prepare()
             for _ in range(DEDUP_ROUNDS):
                 execute(states, acc, rej, ctx.settings.concurrency, ctx.settings.oversample,
                         tick)
@@ -123,6 +126,11 @@ def run_execution(ctx: BuildContext, mode: StageRun) -> None:
                     break
         finally:
             store.manifest.executor = backend.usage()
+
+
+def _runs_cpu_operators(groundings: list[Grounding]) -> bool:
+    return any(REGISTRY[step.operator].cost_class == "cpu" for g in groundings
+               for step in g.plan if step.operator in REGISTRY)
 
 
 def _settings(ctx: BuildContext) -> tuple[Any, ...]:

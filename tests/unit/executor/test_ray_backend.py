@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -126,8 +127,10 @@ def test_a_spoken_build_on_ray_is_the_local_build(ray_cluster: Any, local_spoken
     _same_build(local_spoken, tmp_path / "ray")
     rates = _ran_on_ray(result)
     shown = cli("show", tmp_path / "ray")
-    assert shown.returncode == 0 and "executor: ray" in shown.stdout
+    assert shown.returncode == 0 and "executor: ray (local), 2 workers" in shown.stdout
     assert all(name in shown.stdout for name in rates)
+    as_json = json.loads(cli("show", tmp_path / "ray", "--json").stdout)["executor"]
+    assert as_json["backend"] == "ray" and as_json["tasks_per_s"] == rates
 
 
 def test_an_image_build_on_ray_is_the_local_build(ray_cluster: Any, tmp_path: Path,
@@ -139,6 +142,26 @@ def test_an_image_build_on_ray_is_the_local_build(ray_cluster: Any, tmp_path: Pa
     assert local.manifest.executor is not None and local.manifest.executor.backend == "local"
     _same_build(tmp_path / "local", tmp_path / "ray")
     _ran_on_ray(on_ray)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_cluster_that_is_not_there_stops_the_build_in_one_line_and_it_resumes_locally(
+        tmp_path: Path, shared_pools: Path) -> None:
+    address = f"127.0.0.1:{_free_port()}"
+    run = tmp_path / "run"
+    failed = cli("build", SPOKEN, "--pool", shared_pools / "bigbench", "--size", "2",
+                 "--executor", "ray", "--ray-address", address, "--out", run, "--no-export")
+    assert failed.returncode == 1
+    [line] = failed.stderr.strip().splitlines()
+    assert line.startswith(f"error: cannot reach the Ray cluster at {address}: nothing answers")
+    resumed = cli("resume", run, "--executor", "local", "--no-export")
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(benchmark(run)) == 2 and "executor: local" in resumed.stdout
 
 
 def test_without_ray_the_build_says_what_to_install(monkeypatch: pytest.MonkeyPatch,
