@@ -53,6 +53,13 @@ def read_medium(kind: Kind, file: Path) -> str:
     return transcribe(file)
 
 
+def process_cpu() -> float:
+    """CPU seconds of this process and of the subprocesses it waited for (espeak-ng,
+    tesseract): in a worker that runs one task at a time, the delta is the task's."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 class Tally:
     """Tasks and busy seconds per worker, from the driver's side (thread-safe)."""
 

@@ -16,6 +16,7 @@ from benchagent.executor.backend import (
     Kind,
     cpu_workers,
     portable_context,
+    process_cpu,
     read_medium,
 )
 from benchagent.operators import OpContext, OperatorArgs, OperatorError, SampleState, get_operator
@@ -24,10 +25,11 @@ from benchagent.operators import OpContext, OperatorArgs, OperatorError, SampleS
 def _apply_in_worker(name: str, state: SampleState, ctx: OpContext,
                      args: OperatorArgs) -> tuple[SampleState, int, float, float]:
     """The new state, the worker's pid, and the task's wall and CPU seconds (in the pool's
-    one-task-at-a-time workers, the process's CPU time is the task's)."""
-    started, cpu = time.monotonic(), time.process_time()
+    one-task-at-a-time workers, the process's CPU time is the task's; in the driver's thread,
+    what ran there, less its subprocesses and helper threads)."""
+    started, cpu = time.monotonic(), process_cpu()
     new = get_operator(name).fn(state, ctx, args)
-    return new, os.getpid(), time.monotonic() - started, time.process_time() - cpu
+    return new, os.getpid(), time.monotonic() - started, process_cpu() - cpu
 
 
 def _die_with_parent(parent: int) -> None:

@@ -31,6 +31,7 @@ from benchagent.executor.backend import (
     Siblings,
     cpu_workers,
     portable_context,
+    process_cpu,
     read_medium,
 )
 from benchagent.operators import OpContext, OperatorArgs, OperatorError, SampleState, get_operator
@@ -120,12 +121,12 @@ class _Clock:
     time is the task's)."""
 
     def __init__(self) -> None:
-        self.wall, self.cpu = time.monotonic(), time.process_time()
+        self.wall, self.cpu = time.monotonic(), process_cpu()
 
     def shipped(self, state: SampleState | None = None, produced: dict[str, bytes] | None = None,
                 **rest: str) -> Shipped:
         return Shipped(state, produced or {}, _worker_name(), time.monotonic() - self.wall,
-                       time.process_time() - self.cpu, **rest)
+                       process_cpu() - self.cpu, **rest)
 
 
 def _unpack(media: dict[str, bytes], scratch: Path) -> dict[str, str]:
@@ -192,8 +193,9 @@ def media_to_ship(state: SampleState, ctx: OpContext) -> dict[str, bytes]:
 
 
 class RayBackend(CpuBackend):
-    """CPU operators and read-back as Ray tasks. Connects on the first task (a text-only build
-    never does): to `address`, else $RAY_ADDRESS, else a local cluster of one CPU per worker."""
+    """CPU operators and read-back as Ray tasks. Connects when an execution with CPU operators
+    starts (a text-only build never does): to `address`, else $RAY_ADDRESS, else a local
+    cluster of its own with one CPU per local worker (cpu_workers())."""
 
     name: BackendName = "ray"
 
