@@ -92,6 +92,6 @@ def show(run_dir: Annotated[Path, typer.Argument(help="The run directory.")],
         out.print(f"items: {c.benchmark} / target {c.target}  (candidates accepted "
                   f"{c.accepted_candidates}, rejected {c.rejected_candidates})")
     _print_tables(stages, subtasks, usage)
-    if m.executor is not None:
+    if m.executor is not None and m.executor.tasks:  # a text-only build ran no CPU task
         out.print(executor_line(m.executor), soft_wrap=True)
     print_shortfall(m.shortfall)
