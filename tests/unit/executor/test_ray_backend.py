@@ -28,6 +28,42 @@ from runcli import benchmark, cli
 SPOKEN, IMAGES = SHARED_QUERIES / "spoken_commonsense.json", SHARED_QUERIES / "text_in_image.json"
 
 
+# These two come first: they need a process that is not connected to Ray yet.
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_cluster_that_is_not_there_stops_the_build_in_one_line_and_it_resumes_locally(
+        tmp_path: Path, shared_pools: Path) -> None:
+    import ray
+    assert not ray.is_initialized(), "runs before the module's cluster starts: a build in a " \
+        "process connected to Ray uses that connection"
+    address = f"127.0.0.1:{_free_port()}"
+    run = tmp_path / "run"
+    failed = cli("build", SPOKEN, "--pool", shared_pools / "bigbench", "--size", "2",
+                 "--executor", "ray", "--ray-address", address, "--out", run, "--no-export")
+    assert failed.returncode == 1
+    [line] = failed.stderr.strip().splitlines()
+    assert line.startswith(f"error: cannot reach the Ray cluster at {address}: nothing answers")
+    resumed = cli("resume", run, "--executor", "local", "--no-export")
+    assert resumed.returncode == 0, resumed.stderr
+    assert len(benchmark(run)) == 2 and "executor: local" in resumed.stdout
+
+
+def test_without_ray_the_build_says_what_to_install(monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)
+    result = cli("build", "Test unit conversion in word problems", "--size", "2",
+                 "--executor", "ray", "--out", tmp_path / "run")
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [f"error: {INSTALL_HINT}"]
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.fixture(scope="module")
 def ray_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """One local cluster for every test here; its workers cache apart from the local builds,
@@ -142,33 +178,3 @@ def test_an_image_build_on_ray_is_the_local_build(ray_cluster: Any, tmp_path: Pa
     assert local.manifest.executor is not None and local.manifest.executor.backend == "local"
     _same_build(tmp_path / "local", tmp_path / "ray")
     _ran_on_ray(on_ray)
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def test_a_cluster_that_is_not_there_stops_the_build_in_one_line_and_it_resumes_locally(
-        tmp_path: Path, shared_pools: Path) -> None:
-    address = f"127.0.0.1:{_free_port()}"
-    run = tmp_path / "run"
-    failed = cli("build", SPOKEN, "--pool", shared_pools / "bigbench", "--size", "2",
-                 "--executor", "ray", "--ray-address", address, "--out", run, "--no-export")
-    assert failed.returncode == 1
-    [line] = failed.stderr.strip().splitlines()
-    assert line.startswith(f"error: cannot reach the Ray cluster at {address}: nothing answers")
-    resumed = cli("resume", run, "--executor", "local", "--no-export")
-    assert resumed.returncode == 0, resumed.stderr
-    assert len(benchmark(run)) == 2 and "executor: local" in resumed.stdout
-
-
-def test_without_ray_the_build_says_what_to_install(monkeypatch: pytest.MonkeyPatch,
-                                                    tmp_path: Path) -> None:
-    monkeypatch.setitem(sys.modules, "ray", None)
-    result = cli("build", "Test unit conversion in word problems", "--size", "2",
-                 "--executor", "ray", "--out", tmp_path / "run")
-    assert result.returncode != 0
-    assert result.stderr.strip().splitlines() == [f"error: {INSTALL_HINT}"]
-    assert not (tmp_path / "run").exists()
