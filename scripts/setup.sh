@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Creates .venv and installs benchagent into it. `scripts/setup.sh test` adds what the tests need:
 # dev tools, llama-cpp-python (compiled once, then reused from pip's cache), the evaluation
-# harnesses the exports are tested in (lm-eval, Inspect AI, datasets) and the test models.
+# harnesses the exports are tested in (lm-eval, Inspect AI, datasets), Ray (the ray executor's
+# tests start a local cluster) and the test models.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
 extras="[search,formats,media,report]"  # hybrid search, Parquet, piper TTS + whisper ASR, plots
 if [ "${1:-}" = "test" ]; then
-  extras="[search,formats,media,report,dev,local,hf,harness]"
+  extras="[search,formats,media,report,dev,local,hf,harness,ray]"
   # A portable AVX2 build of llama.cpp; pip keeps the wheel in its cache for the next run.
   export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}"
 fi

@@ -42,6 +42,11 @@ class Settings(BaseModel):
     ablate: list[Ablation] = Field(default_factory=list)
     planner_rounds: int = Field(default=3, ge=1, le=10)  # design ↔ grounding ↔ allocation
     include_related: bool = False  # datasets merely related to the request may serve it
+    # Where CPU operators and read-back run: a local process pool, or a Ray cluster at
+    # ray_address (none: $RAY_ADDRESS, else a local one). Never part of what a stage's
+    # outputs depend on: a run resumes on either.
+    executor: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
 
     def model_for(self, role: Role) -> ModelConfig | None:
         """The model bound to `role`, or None when the rules policy runs."""

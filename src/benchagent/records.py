@@ -249,3 +249,27 @@ class SampleOutcome(Record):
     accepted: bool
     sample: BenchmarkSample | None = None
     checks: list[CheckResult] = Field(default_factory=list)
+
+
+class WorkerUsage(Record):
+    """What one worker of the executor backend did: tasks run and seconds spent on them."""
+
+    tasks: int = 0
+    busy_s: float = 0.0  # the tasks' wall time
+    cpu_s: float = 0.0  # their CPU time (of the worker process; a driver thread's own only)
+
+
+class ExecutorUsage(Record):
+    """Where the CPU operators and read-back of the last execution ran, and how fast."""
+
+    backend: Literal["local", "ray"] = "local"
+    workers: int = 0  # tasks that could run at once
+    address: str = ""  # the Ray cluster's, when it ran on one
+    tasks: int = 0
+    wall_s: float = 0.0  # the execution stage's seconds
+    per_worker: dict[str, WorkerUsage] = Field(default_factory=dict)  # "node/pid N" -> usage
+
+    def throughput(self) -> dict[str, float]:
+        """Tasks per second of the execution's wall time, per worker."""
+        wall = max(self.wall_s, 1e-9)
+        return {name: round(w.tasks / wall, 3) for name, w in self.per_worker.items()}

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from benchagent.config import Settings
 from benchagent.errors import BenchagentError
-from benchagent.records import Query, Shortfall
+from benchagent.records import ExecutorUsage, Query, Shortfall
 from benchagent.trace import UsageTotals
 
 MANIFEST = "manifest.json"
@@ -136,6 +136,7 @@ class Manifest(BaseModel):
     models: dict[str, str] = Field(default_factory=dict)  # role -> model label, or "rules"
     counts: Counts | None = None
     usage: dict[str, UsageTotals] = Field(default_factory=dict)
+    executor: ExecutorUsage | None = None  # where the last execution's CPU work ran
     shortfall: list[Shortfall] = Field(default_factory=list)
     subtasks: list[str] = Field(default_factory=list)
     copied_from: str | None = None

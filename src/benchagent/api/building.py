@@ -21,6 +21,7 @@ from benchagent.config import (
     validated_settings,
 )
 from benchagent.errors import BenchagentError, UserError
+from benchagent.executor.backends import check_backend
 from benchagent.models import (
     CallBudget,
     Caps,
@@ -235,6 +236,8 @@ class Overrides(TypedDict, total=False):
     concurrency: int | None
     ablate: Sequence[str]
     include_related: bool | None
+    executor: str | None  # "local" or "ray"
+    ray_address: str | None
 
 
 def _given(overrides: Overrides) -> dict[str, Any]:
@@ -258,6 +261,7 @@ def build(query: str | Path | Query, *, out: Path | None = None, config: Path | 
     same benchmark."""
     caps = Caps.checked(max_calls, max_cost)
     settings = load_settings(config, _given(overrides))
+    check_backend(settings.executor)
     q = load_query(query, overrides.get("size") or settings.size)
     run_dir = out or default_run_dir(q)
     check_new_run_folder(run_dir)  # refused before any pool work; `create` checks again
@@ -304,6 +308,7 @@ def build_from_plan(run_dir: Path, *, out: Path | None = None,
         check_new_run_folder(out)
     given = _given(overrides)
     settings = validated_settings({**store.manifest.settings.model_dump(), **given})
+    check_backend(settings.executor)
     pool = open_pool(settings, warn)
     if out is not None:
         store = store.copy_plan(out, PLAN_STAGES)  # a new run, locked by its creation
@@ -318,12 +323,18 @@ def build_from_plan(run_dir: Path, *, out: Path | None = None,
 
 def resume(run_dir: Path, *, progress: ProgressFactory = no_progress,
            warn: Warn = _ignore, max_calls: int | None = None,
-           max_cost: float | None = None) -> BuildResult:
+           max_cost: float | None = None, executor: str | None = None,
+           ray_address: str | None = None) -> BuildResult:
     """Continue a run: finished stages are skipped, accepted samples are kept. The caps count
-    the calls the run made before too."""
+    the calls the run made before too. `executor` / `ray_address` move the rest of the run to
+    another backend (a new Ray cluster, or the local pool); the benchmark is the same."""
     caps = Caps.checked(max_calls, max_cost)
     store = RunStore.open(run_dir)
+    moved = {k: v for k, v in (("executor", executor), ("ray_address", ray_address)) if v}
+    settings = validated_settings({**store.manifest.settings.model_dump(), **moved})
+    check_backend(settings.executor)
     store.lock()
+    store.manifest.settings = settings
     try:
         pool = Pool([]) if store.manifest.baseline else open_pool(store.manifest.settings, warn)
     except BaseException:

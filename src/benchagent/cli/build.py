@@ -21,6 +21,7 @@ from benchagent.cli.common import (
 )
 from benchagent.cli.cost import EstimateJsonOpt, MaxCallsOpt, MaxCostOpt, print_estimate
 from benchagent.cli.export_cmd import NoExportOpt, after_build
+from benchagent.cli.show import executor_line
 from benchagent.config import ABLATIONS
 
 QueryArg = Annotated[str, typer.Argument(help="The request as text, or a JSON file "
@@ -48,6 +49,13 @@ FromPlanOpt = Annotated[Path | None, typer.Option(
     "--from-plan", help="Build the plan of this run directory (from `benchagent plan`, edited "
                         "or not): only what depends on an edit reruns. With --out, the plan is "
                         "copied to a new run first.")]
+ExecutorOpt = Annotated[str | None, typer.Option(
+    "--executor", help="Where CPU operators (speech, rendering, noise) and OCR/ASR read-back "
+                       "run: `local` (a process pool, the default) or `ray` (a Ray cluster; "
+                       "pip install 'benchagent[ray]'). Same benchmark either way.")]
+RayAddressOpt = Annotated[str | None, typer.Option(
+    "--ray-address", help="The Ray cluster for --executor ray (else $RAY_ADDRESS, else a local "
+                          "cluster started for the build).")]
 
 
 EMPTY_BENCHMARK = 3  # exit code of a build that produced no item at all
@@ -65,6 +73,8 @@ def _print(result: BuildResult, as_json: bool = False) -> None:
     else:
         out.print(f"benchmark: {result.items} items (target "
                   f"{result.manifest.query.target_size}) → {result.benchmark_path}")
+        if result.manifest.executor is not None and result.manifest.executor.tasks:
+            out.print(executor_line(result.manifest.executor), soft_wrap=True)
         print_shortfall(result.shortfall)
         if result.report_path is not None:
             out.print(f"report → {result.report_path}", soft_wrap=True)
@@ -86,10 +96,12 @@ RelatedOpt = Annotated[bool, typer.Option(
 def _overrides(size: int | None, pool: list[Path] | None, model: str | None,
                role: list[str] | None, base_url: str | None, seed: int | None,
                concurrency: int | None, ablate: list[str] | None,
-               include_related: bool = False) -> Overrides:
+               include_related: bool = False, executor: str | None = None,
+               ray_address: str | None = None) -> Overrides:
     return Overrides(size=size, pools=pool or [], model=model, roles=parse_roles(role),
                      seed=seed, base_url=base_url, concurrency=concurrency, ablate=ablate or [],
-                     include_related=include_related or None)
+                     include_related=include_related or None, executor=executor,
+                     ray_address=ray_address)
 
 
 def build(query: Annotated[str | None, typer.Argument(
@@ -112,10 +124,11 @@ def build(query: Annotated[str | None, typer.Argument(
                                 "role, and stop (`resume RUN` builds it).")] = False,
           max_calls: MaxCallsOpt = None, max_cost: MaxCostOpt = None,
           as_json: EstimateJsonOpt = False,
-          no_export: NoExportOpt = False) -> None:
+          no_export: NoExportOpt = False, executor: ExecutorOpt = None,
+          ray_address: RayAddressOpt = None) -> None:
     """Build a verified benchmark for QUERY."""
     overrides = _overrides(size, pool, model, role, base_url, seed, concurrency, ablate,
-                           include_related)
+                           include_related, executor, ray_address)
     if baseline is not None and from_plan is not None:
         raise UserError("--baseline builds from the request, not from a plan: drop --from-plan")
     if from_plan is not None:
@@ -144,10 +157,12 @@ def plan(query: QueryArg, size: SizeOpt = None, pool: PoolOpt = None, out_dir: O
 
 def resume(run_dir: Annotated[Path, typer.Argument(help="The run directory.")],
            max_calls: MaxCallsOpt = None, max_cost: MaxCostOpt = None,
-           no_export: NoExportOpt = False) -> None:
+           no_export: NoExportOpt = False, executor: ExecutorOpt = None,
+           ray_address: RayAddressOpt = None) -> None:
     """Continue a run: finished stages are skipped, accepted samples are kept. A cap counts
-    the calls the run made before too."""
+    the calls the run made before too. --executor / --ray-address move the rest of the run
+    to another backend."""
     result = api.resume(run_dir, progress=progress_bar, warn=warn, max_calls=max_calls,
-                        max_cost=max_cost)
+                        max_cost=max_cost, executor=executor, ray_address=ray_address)
     _print(result)
     after_build(result, no_export)

@@ -10,6 +10,7 @@ import typer
 
 from benchagent.cli.common import out, print_shortfall
 from benchagent.cli.listing import JsonOpt, listing_table, print_json, print_table
+from benchagent.records import ExecutorUsage
 from benchagent.stages.paths import ACCEPTED, BENCHMARK, REJECTED
 from benchagent.store import Manifest, RunStore, read_jsonl
 
@@ -24,6 +25,22 @@ def _stages(manifest: Manifest) -> list[Row]:
 def _usage(manifest: Manifest) -> list[Row]:
     return [{"role": role, "model": manifest.models.get(role, "?"), **usage.as_dict()}
             for role, usage in manifest.usage.items()]
+
+
+def _executor(manifest: Manifest) -> Row | None:
+    ran = manifest.executor
+    if ran is None:
+        return None
+    return {**ran.model_dump(mode="json"), "tasks_per_s": ran.throughput()}
+
+
+def executor_line(ran: ExecutorUsage) -> str:
+    """Where the CPU work ran and how fast: `executor: ray (local), 2 workers, 30 tasks in
+    12.0 s; per worker: 1a2b3c4d/pid 77 1.3/s, ...`."""
+    where = f" ({ran.address})" if ran.address else ""
+    rates = ", ".join(f"{name} {rate:.2f}/s" for name, rate in ran.throughput().items())
+    return (f"executor: {ran.backend}{where}, {ran.workers} workers, {ran.tasks} tasks in "
+            f"{ran.wall_s:.1f} s; per worker: {rates or 'none'}")
 
 
 def _subtasks(store: RunStore) -> list[Row]:
@@ -66,7 +83,7 @@ def show(run_dir: Annotated[Path, typer.Argument(help="The run directory.")],
     if as_json:
         print_json({"run": str(store.root), "query": m.query.model_dump(mode="json"),
                     "counts": m.counts.model_dump() if m.counts else {}, "stages": stages,
-                    "subtasks": subtasks, "usage": usage,
+                    "subtasks": subtasks, "usage": usage, "executor": _executor(m),
                     "shortfall": [s.model_dump() for s in m.shortfall]})
         return
     out.print(f"[bold]{m.query.id}[/]: {m.query.description}")
@@ -75,4 +92,6 @@ def show(run_dir: Annotated[Path, typer.Argument(help="The run directory.")],
         out.print(f"items: {c.benchmark} / target {c.target}  (candidates accepted "
                   f"{c.accepted_candidates}, rejected {c.rejected_candidates})")
     _print_tables(stages, subtasks, usage)
+    if m.executor is not None and m.executor.tasks:  # a text-only build ran no CPU task
+        out.print(executor_line(m.executor), soft_wrap=True)
     print_shortfall(m.shortfall)

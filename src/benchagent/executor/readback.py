@@ -16,9 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from benchagent.executor.backend import read_medium
+from benchagent.executor.backends import active_backend
 from benchagent.executor.evidence import describe_lost, facts, lost_facts
 from benchagent.operators.audio import transcribe, word_error_rate
-from benchagent.operators.ocr import char_error_rate, ocr_image, tesseract_available
+from benchagent.operators.ocr import char_error_rate
 from benchagent.operators.registry import OperatorError, SampleState
 from benchagent.records import CheckResult
 
@@ -64,10 +66,7 @@ def normalize_reading(text: str) -> str:
 
 def read_image(path: Path) -> str:
     """What tesseract reads off the image file."""
-    if not tesseract_available():
-        raise OperatorError("tesseract is not installed (install the Debian package "
-                            "tesseract-ocr)")
-    return ocr_image(path)
+    return read_medium("image", path)
 
 
 def image_error(expected: str, path: Path) -> float:
@@ -105,8 +104,9 @@ def readback_one(path: str, kind: Kind, expected: str, run_dir: Path, degraded: 
     """The error-rate check of one medium and, once it could be read, its evidence check."""
     name, metric = ("ocr_readback", "CER") if kind == "image" else ("asr_readback", "WER")
     file = Path(path) if Path(path).is_absolute() else run_dir / path
+    backend = active_backend()
     try:
-        reading = read_image(file) if kind == "image" else transcribe(file)
+        reading = backend.read_back(kind, file) if backend else read_medium(kind, file)
     except (OperatorError, OSError) as exc:
         return [CheckResult(check=name, passed=False, reason=f"cannot read back {path}: {exc}")]
     error = _image_error(expected, reading) if kind == "image" else _audio_error(expected, reading)

@@ -1,113 +1,31 @@
 """Running a plan on one sample: step by step, each step on the state the last one left,
-with a retry, a fallback to the dataset-level arguments, and CPU-heavy operators in a process
-pool (so rendering, speech and transcription use every core while model calls wait)."""
+with a retry, a fallback to the dataset-level arguments, and CPU-heavy operators on the
+execution's backend (a process pool or a Ray cluster: backends.py), so rendering, speech and
+transcription use every core while model calls wait."""
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import multiprocessing
-import os
 import random
-import threading
-import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 
-from benchagent.operators import OpContext, OperatorArgs, OperatorError, SampleState, get_operator
-from benchagent.records import PlanStep, SourceSample
+from benchagent.executor.backends import CpuPool, active_backend, cpu_workers
+from benchagent.operators import OpContext, OperatorError, SampleState, get_operator
+from benchagent.records import PlanStep
 
-_pool: ProcessPoolExecutor | None = None
-_pool_lock = threading.Lock()
-_pool_users = 0
-SIBLINGS_SHIPPED = 16  # sibling samples a worker process may ask for
-
-
-def cpu_workers() -> int:
-    """$BENCHAGENT_CPU_WORKERS, else one per core; 0 runs CPU operators in the calling thread."""
-    env = os.environ.get("BENCHAGENT_CPU_WORKERS")
-    return int(env) if env else (os.cpu_count() or 1)
-
-
-class CpuPool:
-    """The process pool for CPU operators, shared by the threads of one execution and created
-    only when a CPU operator first runs (a text-only build never starts one)."""
-
-    def __enter__(self) -> CpuPool:
-        global _pool_users
-        with _pool_lock:
-            _pool_users += 1
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        global _pool, _pool_users
-        with _pool_lock:
-            _pool_users -= 1
-            if _pool_users == 0 and _pool is not None:
-                _pool.shutdown(wait=True, cancel_futures=True)
-                _pool = None
-
-
-def _get_pool() -> ProcessPoolExecutor | None:
-    global _pool
-    workers = cpu_workers()
-    if workers <= 0 or _pool_users == 0:
-        return None
-    with _pool_lock:
-        if _pool is None:
-            _pool = ProcessPoolExecutor(max_workers=workers,
-                                        mp_context=multiprocessing.get_context("spawn"),
-                                        initializer=_die_with_parent, initargs=(os.getpid(),))
-        return _pool
-
-
-def _die_with_parent(parent: int) -> None:
-    """Pool worker initializer: exit once the build process is gone (killed by SIGKILL)."""
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
-
-
-def _discard(pool: ProcessPoolExecutor) -> None:
-    """A broken pool (a worker died) is dropped; the next CPU step starts a new one."""
-    global _pool
-    with _pool_lock:
-        if _pool is pool:
-            _pool = None
-    pool.shutdown(wait=False, cancel_futures=True)
-
-
-@dataclasses.dataclass(frozen=True)
-class _Siblings:
-    """ctx.siblings for a worker process: the samples drawn in the parent, picklable."""
-
-    samples: tuple[SourceSample, ...]
-
-    def __call__(self, n: int) -> list[SourceSample]:
-        return list(self.samples[max(len(self.samples) - n, 0):]) if n > 0 else []
-
-
-def _apply(name: str, state: SampleState, ctx: OpContext, args: OperatorArgs) -> SampleState:
-    return get_operator(name).fn(state, ctx, args)
+__all__ = ["CpuPool", "cpu_workers", "dataset_steps", "run_op", "run_plan", "step_rng"]
 
 
 def run_op(step: PlanStep, state: SampleState, ctx: OpContext) -> SampleState:
     """The operator on `state`, with the step's arguments validated against its model first
-    (wrong ones raise OperatorError naming them)."""
+    (wrong ones raise OperatorError naming them). A CPU operator runs on the execution's
+    backend; outside an execution, and any other operator, in the calling thread."""
     op = get_operator(step.operator)
     args = op.parse_args(step.args)
-    pool = _get_pool() if op.cost_class == "cpu" else None
-    if pool is None:
+    backend = active_backend() if op.cost_class == "cpu" else None
+    if backend is None:
         return op.fn(state, ctx, args)
-    siblings = _Siblings(tuple(ctx.siblings(SIBLINGS_SHIPPED))) if ctx.siblings else None
-    portable = dataclasses.replace(ctx, model=None, siblings=siblings)
-    try:
-        return pool.submit(_apply, op.name, state, portable, args).result()
-    except BrokenProcessPool as exc:
-        _discard(pool)
-        raise OperatorError(f"{op.name}: the worker process died ({exc})") from exc
+    return backend.apply(op.name, state, ctx, args)
 
 
 def step_rng(key: str, index: int, attempt: int) -> random.Random:

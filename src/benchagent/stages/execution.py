@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchagent.executor.backends import BackendChoice, CpuPool
 from benchagent.executor.instructions import instructions_for
 from benchagent.executor.pairs import (
     ExecutionSetup,
@@ -15,8 +16,8 @@ from benchagent.executor.pairs import (
 )
 from benchagent.executor.run import PairState, execute
 from benchagent.executor.sample_plan import SamplePolicy
-from benchagent.executor.steps import CpuPool
 from benchagent.executor.verify import VerifyLayers
+from benchagent.operators import REGISTRY
 from benchagent.planner import PlanningError, pair_candidates
 from benchagent.records import Allocation, Grounding, SampleOutcome, Subtask
 from benchagent.stages.context import BuildContext
@@ -110,14 +111,26 @@ def run_execution(ctx: BuildContext, mode: StageRun) -> None:
     plan = (ctx.read_list(SUBTASKS, Subtask), ctx.read_list(GROUNDINGS, Grounding),
             ctx.read(ALLOCATION, Allocation))
     states = _states(ctx, plan)
+    choice = BackendChoice(ctx.settings.executor, ctx.settings.ray_address)
     with appenders(store.path(ACCEPTED), store.path(REJECTED)) as (acc, rej), \
-            ctx.progress(*_progress_totals(states)) as tick, CpuPool():
-        for _ in range(DEDUP_ROUNDS):
-            execute(states, acc, rej, ctx.settings.concurrency, ctx.settings.oversample, tick)
-            if ctx.ablated("verification") or not reject_duplicates(
-                    plan[2], ctx.read_jsonl(ACCEPTED, SampleOutcome),
-                    ctx.read_jsonl(REJECTED, SampleOutcome), states, rej):
-                break
+            ctx.progress(*_progress_totals(states)) as tick, CpuPool(choice) as backend:
+        try:
+            if _runs_cpu_operators(plan[1]):
+                backend.prepare()
+            for _ in range(DEDUP_ROUNDS):
+                execute(states, acc, rej, ctx.settings.concurrency, ctx.settings.oversample,
+                        tick)
+                if ctx.ablated("verification") or not reject_duplicates(
+                        plan[2], ctx.read_jsonl(ACCEPTED, SampleOutcome),
+                        ctx.read_jsonl(REJECTED, SampleOutcome), states, rej):
+                    break
+        finally:
+            store.manifest.executor = backend.usage()
+
+
+def _runs_cpu_operators(groundings: list[Grounding]) -> bool:
+    return any(REGISTRY[step.operator].cost_class == "cpu" for g in groundings
+               for step in g.plan if step.operator in REGISTRY)
 
 
 def _settings(ctx: BuildContext) -> tuple[Any, ...]:

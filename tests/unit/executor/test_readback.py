@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from benchagent.executor import readback
+from benchagent.executor import backend as cpu_backend
 from benchagent.executor.readback import ReadbackThresholds, normalize_reading, readback_checks
 from benchagent.operators import OpContext, SampleState, get_operator, speech
 from benchagent.records import DatasetCard, SourceSample
@@ -106,7 +106,7 @@ def test_a_clip_that_says_something_else_fails_with_its_wer(tmp_path: Path) -> N
 
 def test_without_tesseract_the_check_fails_naming_the_package(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(readback, "tesseract_available", lambda: False)
+    monkeypatch.setattr(cpu_backend, "tesseract_available", lambda: False)
     check = readback_checks(_page(tmp_path), tmp_path)[0]
     assert not check.passed and "tesseract-ocr" in check.reason
 
@@ -186,10 +186,10 @@ def test_a_noisy_clip_that_loses_a_number_names_it(tmp_path: Path,
     (tmp_path / "media" / "q.wav").write_bytes(b"RIFF")
     state = SampleState(audio=["media/q.wav"], degraded=["media/q.wav"],
                         media_text={"media/q.wav": "Noah shares 27 cookies among 3 friends."})
-    monkeypatch.setattr(readback, "transcribe", lambda _: "noah shares twenty seven cookies "
+    monkeypatch.setattr(cpu_backend, "transcribe", lambda _: "noah shares twenty seven cookies "
                                                           "among three friends")
     assert all(c.passed for c in readback_checks(state, tmp_path))
-    monkeypatch.setattr(readback, "transcribe", lambda _: "noah shares twenty cookies among "
+    monkeypatch.setattr(cpu_backend, "transcribe", lambda _: "noah shares twenty cookies among "
                                                           "three friends")
     readable, evidence = readback_checks(state, tmp_path)
     assert readable.passed and not evidence.passed

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from benchagent.executor import steps
+from benchagent.executor.backends import LocalBackend, active_backend
 from benchagent.executor.sample import PairJob, process_candidate
 from benchagent.executor.sample_plan import plan_sample, rules_plan
 from benchagent.executor.steps import CpuPool, run_op, run_plan
@@ -218,9 +218,9 @@ def test_cpu_step_runs_in_a_worker_with_the_same_result(tmp_path: Path,
     monkeypatch.setenv("BENCHAGENT_CPU_WORKERS", "0")
     monkeypatch.setenv("BENCHAGENT_CACHE", str(tmp_path / "cache-thread"))
     step = PlanStep(operator="render_text_image", args={"fields": ["question", "context"]})
-    with CpuPool():
+    with CpuPool() as backend:
         in_thread = run_op(step, _state(), _ctx(tmp_path / "a", seed=3))
-    assert steps._pool is None
+        assert isinstance(backend, LocalBackend) and backend.pool is None
 
     monkeypatch.setenv("BENCHAGENT_CPU_WORKERS", "2")
     monkeypatch.setenv("BENCHAGENT_CACHE", str(tmp_path / "cache-pool"))  # renders afresh
@@ -229,9 +229,10 @@ def test_cpu_step_runs_in_a_worker_with_the_same_result(tmp_path: Path,
     monkeypatch.setitem(REGISTRY, op.name, dataclasses.replace(op, fn=_render_in_parent))
     with pytest.raises(OperatorError, match="calling process"):
         run_op(step, _state(), _ctx(tmp_path / "b", seed=3))  # no CpuPool: in the thread
-    with CpuPool():
+    with CpuPool() as backend:
         in_worker = run_op(step, _state(), _ctx(tmp_path / "b", seed=3))
-    assert steps._pool is None  # shut down with the last user
+        assert isinstance(backend, LocalBackend) and backend.pool is not None
+    assert backend.pool is None and active_backend() is None  # shut down with the last user
     assert in_worker == in_thread
     page = in_worker.images[0]
     assert (tmp_path / "a" / page).read_bytes() == (tmp_path / "b" / page).read_bytes()
@@ -262,10 +263,10 @@ def test_a_dead_worker_fails_one_step_not_every_later_one(tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("BENCHAGENT_CPU_WORKERS", "1")
     step = PlanStep(operator="render_text_image", args={"fields": ["question"]})
-    with CpuPool():
+    with CpuPool() as backend:
         run_op(step, _state(), _ctx(tmp_path))
-        assert steps._pool is not None
-        for pid in list(steps._pool._processes):
+        assert isinstance(backend, LocalBackend) and backend.pool is not None
+        for pid in list(backend.pool._processes):
             os.kill(pid, signal.SIGKILL)  # the worker this test's pool started
         with pytest.raises(OperatorError, match="worker process died"):
             run_op(step, _state(question="Is the Danube longer than the Rhine?"), _ctx(tmp_path))
