@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine for the tests (the system packages, then setup.sh's Python side with
 # the dev tools and test models), then lints, type-checks, checks the import contracts and runs
-# every test.
+# every test, on one pytest-xdist worker per core (tests/conftest.py groups the tests that share
+# a slow fixture onto one worker; `-n 0` runs them in this process).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system_packages.sh
@@ -9,4 +10,4 @@ bash scripts/setup.sh test
 .venv/bin/ruff check src tests scripts benchmarks
 .venv/bin/mypy
 .venv/bin/lint-imports --no-cache  # the layers and no import cycles (pyproject.toml)
-.venv/bin/pytest -q "$@"
+.venv/bin/pytest -q -n auto --dist loadgroup --no-loadscope-reorder "$@"
