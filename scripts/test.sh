@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine for the tests (the system packages, then setup.sh's Python side with
 # the dev tools and test models), then lints, type-checks, checks the import contracts and runs
-# every test, on one pytest-xdist worker per core (tests/xdist_groups.py keeps the tests that share
-# a slow fixture on one worker; `-n 0` runs them all in this process).
+# every test, on one pytest-xdist worker per core (tests/xdist_groups.py keeps the tests that
+# share a slow fixture on one worker; `-n 0` runs them all in this process).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system_packages.sh
