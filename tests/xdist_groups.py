@@ -21,6 +21,10 @@ import pytest
 
 SLOW_SESSION_FIXTURES = {"llama_server", "runs", "starter_runs"}
 GROUPS_ENV = "BENCHAGENT_TEST_GROUPS"  # the file, named by the controller for its workers
+# xdist's workers start with COLUMNS=80 and LINES=24 set, which the CLI's tables take for a
+# terminal's width: the workers get the controller's values back (or none).
+TERMINAL_ENV = "BENCHAGENT_TEST_TERMINAL"
+TERMINAL_VARIABLES = ("COLUMNS", "LINES")
 
 
 def _slow_fixtures(item: pytest.Item) -> list[str]:
@@ -63,9 +67,22 @@ def pytest_configure(config: pytest.Config) -> None:
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if worker:  # the workers use every core already: one CPU process per build
         os.environ.setdefault("BENCHAGENT_CPU_WORKERS", "1")
-    elif config.pluginmanager.hasplugin("xdist") and config.getoption("dist") == "loadgroup":
+        _restore_terminal()
+        return
+    os.environ[TERMINAL_ENV] = json.dumps({name: os.environ.get(name)
+                                           for name in TERMINAL_VARIABLES})
+    if config.pluginmanager.hasplugin("xdist") and config.getoption("dist") == "loadgroup":
         folder = Path(tempfile.mkdtemp(prefix="benchagent-test-groups-"))
         os.environ[GROUPS_ENV] = str(folder / "groups.json")  # workers start after this
+
+
+def _restore_terminal() -> None:
+    controller = json.loads(os.environ.get(TERMINAL_ENV, "{}"))
+    for name in TERMINAL_VARIABLES if controller else ():
+        if controller.get(name) is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = controller[name]
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
