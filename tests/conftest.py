@@ -14,7 +14,9 @@ from benchagent.trace import Trace
 REPO = Path(__file__).resolve().parents[1]
 SHARED_POOLS = Path(os.environ.get("BENCHAGENT_SHARED_POOLS", REPO.parent / "shared" / "pools"))
 SHARED_QUERIES = SHARED_POOLS.parent / "queries"
-pytest_plugins = ["browser"]  # the browser_page fixture: headless Chromium for page tests
+# browser: the browser_page fixture (headless Chromium for page tests); xdist_groups: the tests
+# that share a slow fixture run on one pytest-xdist worker.
+pytest_plugins = ["browser", "xdist_groups"]
 
 
 @pytest.fixture(autouse=True)
