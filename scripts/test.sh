@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine for the tests (the system packages, then setup.sh's Python side with
 # the dev tools and test models), then lints, type-checks, checks the import contracts and runs
-# every test, on one pytest-xdist worker per core (tests/xdist_groups.py keeps the tests that
-# share a slow fixture on one worker; `-n 0` runs them all in this process).
+# every test in one process. `bash scripts/test.sh -n auto --dist loadgroup --no-loadscope-reorder`
+# runs them on one pytest-xdist worker per core (tests/xdist_groups.py keeps the tests that share
+# a slow fixture on one worker); not yet the default: on 2 loaded cores the model tests of two
+# workers at once ran into their timeouts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/system_packages.sh
@@ -12,4 +14,4 @@ bash scripts/setup.sh test
 # compares each file's hash, so a fresh clone elsewhere reuses it).
 MYPY_CACHE_DIR="${MYPY_CACHE_DIR:-$HOME/.cache/benchagent-ci/mypy}" .venv/bin/mypy
 .venv/bin/lint-imports --no-cache  # the layers and no import cycles (pyproject.toml)
-.venv/bin/pytest -q -n auto --dist loadgroup --no-loadscope-reorder "$@"
+.venv/bin/pytest -q "$@"
