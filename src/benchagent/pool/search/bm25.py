@@ -8,7 +8,6 @@ adds a dense score on top of both.
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 from collections import Counter
@@ -66,14 +65,6 @@ def tokenize_words(text: str) -> list[tuple[str, str]]:
 
 def tokenize(text: str) -> list[str]:
     return [term for _, term in tokenize_words(text)]
-
-
-def compounds(text: str) -> list[str]:
-    """Each pair of the text's neighbouring words written as one term ("common sense" gives
-    "commonsense"), so a query that writes a compound as one word finds it."""
-    words = [w for w, _ in tokenize_words(text)]
-    return [stem(a + b) for a, b in itertools.pairwise(words)
-            if a.isalpha() and b.isalpha()]
 
 
 @dataclass(frozen=True)
@@ -159,11 +150,8 @@ class BM25Index:
     def __init__(self, cards: Sequence[DatasetCard], k1: float = 1.2, b: float = 0.75) -> None:
         self.cards = list(cards)
         self.k1, self.b = k1, b
-        texts = [c.search_text() for c in self.cards]
-        plain = [tokenize(text) for text in texts]
-        self._tf = [Counter(terms + compounds(text)) for terms, text in zip(plain, texts,
-                                                                            strict=True)]
-        lengths = np.array([len(terms) for terms in plain], dtype=np.float64)
+        self._tf = [Counter(tokenize(c.search_text())) for c in self.cards]
+        lengths = np.array([sum(tf.values()) for tf in self._tf], dtype=np.float64)
         avg = float(lengths.mean()) if lengths.size else 1.0
         self._norm: Floats = k1 * (1 - b + b * lengths / (avg or 1.0))
         docs: dict[str, list[int]] = {}

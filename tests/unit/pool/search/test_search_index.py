@@ -189,11 +189,3 @@ def test_dense_search_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> No
         assert not index.dense
     finally:
         default_embedder.cache_clear()
-
-
-def test_a_compound_written_as_one_word_finds_it_written_as_two() -> None:
-    cards = [card(0, "Questions that need common sense about physical objects."),
-             card(1, "Sense organs of common garden birds."), card(2, TOPICS[0])]
-    index = BM25Index(cards)
-    assert [h.card.id for h in index.search("commonsense")] == ["c0"]
-    assert index.coverage("commonsense questions")[0] == pytest.approx(1.0)
