@@ -18,11 +18,13 @@ _SEVERAL_LANGUAGES = re.compile(
     r"\b(multi-?lingual|several languages|many languages|other languages|mixed[- ]language|"
     r"code[- ]switch\w*|cross[- ]lingual|non[- ]english|switch(es|ing)? between languages)\b",
     re.IGNORECASE)
+_TALK_NOUNS = r"conversations?|dialogues?|dialogs?|multi-?turn|multi-?(?:party|speaker)"
+# A request's heading names conversations with one of these nouns.
+_CONVERSATION_NOUN = re.compile(rf"\b({_TALK_NOUNS})\b", re.IGNORECASE)
+# A text about conversations: those nouns, numbered speakers, or talk between people.
 _CONVERSATION = re.compile(
-    r"\b(conversations?|dialogues?|dialogs?|multi-?turn|multi-?speaker|speaker \d|utterances?|"
-    r"between (several |two |"
-    r"three |multiple |different )?(speakers|people|participants|persons|interlocutors))\b",
-    re.IGNORECASE)
+    rf"\b({_TALK_NOUNS}|speaker \d|utterances?|between (several |two |three |multiple |"
+    r"different )?(speakers|people|participants|persons|interlocutors))\b", re.IGNORECASE)
 _EXECUTOR_HINT = "an executor model (--model SPEC, or --role executor=SPEC)"
 
 
@@ -96,8 +98,6 @@ def _is_conversation(card: DatasetCard) -> bool:
     return FieldRole.dialog in card.fields or bool(_CONVERSATION.search(card.search_text()))
 
 
-_CONVERSATION_NOUN = re.compile(r"\b(conversations?|dialogues?|dialogs?|multi-?turn|"
-                                r"multi-?(party|speaker))\b", re.IGNORECASE)
 # "narratives and dialogues", "dialogues or stories": conversations as one kind of text of several
 _ONE_OF_SEVERAL = re.compile(r"\b(and|or)\s+$|^\s*(and|or)\b")
 
@@ -116,10 +116,13 @@ def conversation_topic(query: Query) -> bool:
 def off_form(query: Query, cards: Sequence[DatasetCard]) -> dict[str, str]:
     """Card id -> why it cannot serve the request whatever its content: a request about
     conversations is not served by a dataset that holds none, when some of `cards` do."""
-    if not conversation_topic(query) or not any(_is_conversation(c) for c in cards):
+    if not conversation_topic(query):
         return {}
-    return {c.id: "it holds no conversations, and the request is about conversations"
-            for c in cards if not _is_conversation(c)}
+    silent = [c.id for c in cards if not _is_conversation(c)]
+    if len(silent) == len(cards):
+        return {}
+    return {cid: "it holds no conversations, and the request is about conversations"
+            for cid in silent}
 
 
 def _conversation_demand(spoken: bool, planned: PlannedData) -> Demand:
