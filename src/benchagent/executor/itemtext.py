@@ -4,8 +4,11 @@ option codes ("T" / "F", "Y" / "N") spelled out, so that the item says what it a
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
+from benchagent.executor.asking import what_it_asks
 from benchagent.operators.wording import normalize
+from benchagent.records import SourceSample
 
 # Codes that stand for words; a set of options made only of one pair's codes is spelled out.
 CODE_PAIRS: tuple[dict[str, str], ...] = (
@@ -54,6 +57,19 @@ def card_task(description: str) -> str:
         return ""
     task = match.group(1).strip().rstrip(",")
     return f"{task[0].upper()}{task[1:]}."
+
+
+UNSAID_PROBE = 20  # samples looked at to tell whether a dataset leaves its question unsaid
+
+
+def unsaid_task(description: str, samples: Sequence[SourceSample]) -> str:
+    """The task the card states, for a dataset most of whose samples ask nothing of their own
+    (bare sentences with trait options): every item of it then says that task, also the ones
+    whose sentence happens to be a question ("Can you grab some milk?" to classify)."""
+    probe = [s for s in samples[:UNSAID_PROBE] if not s.instruction.strip()]
+    silent = sum(not what_it_asks([s.context, s.question, *s.dialog], s.question,
+                                  list(s.options)).asks for s in probe)
+    return card_task(description) if probe and 2 * silent > len(probe) else ""
 
 
 def item_instruction(statement: str, answer_format: str, question: str) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from benchagent.executor.assemble import chosen_outcomes
 from benchagent.executor.dedup import near_duplicates
+from benchagent.executor.itemtext import unsaid_task
 from benchagent.executor.run import PairState
 from benchagent.executor.sample import PairJob, outcome_key
 from benchagent.executor.sample_plan import SamplePolicy
@@ -66,7 +67,8 @@ def _job(setup: ExecutionSetup, subtask: Subtask, grounding: Grounding, card: Da
                    run_dir=setup.run_dir, seed=setup.seed, verifier=setup.verifier,
                    models_used=setup.models_used, executor=setup.executor,
                    sample_policy=setup.sample_policy, layers=setup.layers,
-                   siblings=_siblings(ordered))
+                   siblings=_siblings(ordered),
+                   unsaid_task=unsaid_task(card.description, ordered))
 
 
 def _pair_state(setup: ExecutionSetup, quota: Quota, job: PairJob, ordered: list[SourceSample],

@@ -9,9 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchagent.executor.asking import what_it_asks
 from benchagent.executor.itemtext import (
-    card_task,
     implied_statement,
     item_instruction,
     spell_out_codes,
@@ -57,6 +55,7 @@ class PairJob:
     sample_policy: SamplePolicy = "rules"
     layers: VerifyLayers = field(default_factory=VerifyLayers.full)
     siblings: Callable[[int], list[SourceSample]] | None = None
+    unsaid_task: str = ""  # the card's task, for a dataset that leaves its question unsaid
 
 
 def outcome_key(subtask: str, dataset_id: str, source_id: str) -> str:
@@ -79,11 +78,9 @@ def initial_state(source: SourceSample, job: PairJob) -> SampleState:
         question, context = (context, "") if context else (statement, "")
         statement = statement if question != statement else ""
     if not statement.strip():
-        statement = implied_statement(f"{context}\n{question}", from_dialog)
+        statement = implied_statement(f"{context}\n{question}", from_dialog) or job.unsaid_task
     options, answer, aliases = spell_out_codes(list(source.options), source.answer,
                                                list(source.answer_aliases), job.answer_space)
-    if not statement.strip() and not what_it_asks([context, question], question, options).asks:
-        statement = card_task(job.card.description)  # the question the dataset leaves unsaid
     options = one_right_option(options, answer, aliases)
     return SampleState(question=question, context=context, options=options, answer=answer,
                        answer_aliases=aliases, answer_type=job.card.answer_type,

@@ -244,8 +244,9 @@ def test_other_options_the_source_counts_right_are_left_out(tmp_path: Path) -> N
         "a", "b"]
 
 
-def test_an_item_that_asks_nothing_takes_the_task_its_card_states(tmp_path: Path) -> None:
-    from benchagent.executor.itemtext import card_task
+def test_a_dataset_that_leaves_its_question_unsaid_takes_the_task_its_card_states(
+        tmp_path: Path) -> None:
+    from benchagent.executor.itemtext import card_task, unsaid_task
     described = ("A multiple-choice dataset where each example presents a short everyday "
                  "scenario and asks the model to select the most appropriate character trait. "
                  "It evaluates trait inference.")
@@ -253,12 +254,18 @@ def test_an_item_that_asks_nothing_takes_the_task_its_card_states(tmp_path: Path
     assert card_task("The task is to pick the word that rhymes, from four.") == (
         "Pick the word that rhymes, from four.")
     assert card_task("Short scenarios with adjectives.") == ""
+
+    def sample(i: int, question: str) -> SourceSample:
+        return SourceSample(dataset_id="d1", source_id=f"s{i}", question=question,
+                            options=["calm", "furious"], answer="calm")
+    bare = [sample(i, f"Mike stamped his feet after losing contest {i}.") for i in range(3)]
+    sentence_as_question = sample(9, "Can you grab some milk on your way home?")
+    assert unsaid_task(described, [*bare, sentence_as_question]) == (
+        "Select the most appropriate character trait.")
+    asked = [sample(i, f"Why did Mike stamp his feet after contest {i}?") for i in range(3)]
+    assert unsaid_task(described, [*asked, bare[0]]) == ""  # the samples ask their own
     job = _job(AnswerType.multiple_choice, tmp_path, [])
-    job.card.description = described
-    bare = SourceSample(dataset_id="d1", source_id="s1", question="Mike stamped his feet after "
-                        "losing the contest.", options=["furious", "calm"], answer="furious")
-    state = initial_state(bare, job)
-    assert state.instruction == f"Select the most appropriate character trait. {MC}"
-    asked = SourceSample(dataset_id="d1", source_id="s2", question="Why did Mike stamp his "
-                         "feet?", options=["anger", "joy"], answer="anger")
-    assert initial_state(asked, job).instruction == MC  # its own question: no card task
+    job.unsaid_task = unsaid_task(described, bare)
+    for source in (bare[0], sentence_as_question):
+        assert initial_state(source, job).instruction == (
+            f"Select the most appropriate character trait. {MC}")
