@@ -35,6 +35,7 @@ class Measured:
     seconds: float  # the execution stage's wall time
     busy_s: float  # wall seconds of every task
     cpu_s: float  # CPU seconds of every task
+    driver_cpu_s: float  # the build process's own CPU seconds in the execution
     calls: int
     call_s: float
 
@@ -69,12 +70,13 @@ def run(label: str, args: argparse.Namespace, workdir: Path, ray_workers: int = 
     usage = result.manifest.usage.values()
     measured = Measured(label, result.items, ran.wall_s,
                         sum(w.busy_s for w in ran.per_worker.values()),
-                        sum(w.cpu_s for w in ran.per_worker.values()),
+                        sum(w.cpu_s for w in ran.per_worker.values()), ran.driver_cpu_s,
                         sum(u.calls - u.cache_hits for u in usage),
                         sum(u.latency_s for u in usage))
     print(f"{label:>14}: {measured.items} items in {measured.seconds:6.1f} s = "
           f"{measured.items_per_s:.3f} items/s ({ran.backend}, {ran.workers} workers, "
-          f"{ran.tasks} tasks: {measured.busy_s:.0f} task-s, {measured.cpu_s:.0f} CPU-s)",
+          f"{ran.tasks} tasks: {measured.busy_s:.0f} task-s, {measured.cpu_s:.0f} CPU-s; "
+          f"driver {measured.driver_cpu_s:.0f} CPU-s)",
           flush=True)
     for worker, rate in ran.throughput().items():
         print(f"{'':>16}{worker}: {rate:.2f} tasks/s", flush=True)
@@ -110,7 +112,8 @@ def main() -> None:
     parser.add_argument("--pool", type=Path, action="append", default=[])
     parser.add_argument("--model", default=None, help="a model spec; default: the rules")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--concurrency", type=int, default=None,
+                        help="samples at once; default: the build's (2 per worker, at least 4)")
     parser.add_argument("--target", type=int, default=10_000)
     parser.add_argument("--calls-per-item", type=float, default=3.0)
     parser.add_argument("--call-latency", type=float, default=1.5)

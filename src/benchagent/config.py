@@ -30,7 +30,7 @@ class Settings(BaseModel):
     size: int | None = Field(default=None, ge=1)
     pools: list[Path] = Field(default_factory=list)
     seed: int = 0
-    concurrency: int = Field(default=4, ge=1, le=256)
+    concurrency: int | None = Field(default=None, ge=1, le=256)  # None: samples_in_flight()
     model: str | None = None  # default for every role: a spec or a name from `models`
     base_url: str | None = None
     roles: dict[Role, str] = Field(default_factory=dict)

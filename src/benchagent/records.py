@@ -267,6 +267,7 @@ class ExecutorUsage(Record):
     address: str = ""  # the Ray cluster's, when it ran on one
     tasks: int = 0
     wall_s: float = 0.0  # the execution stage's seconds
+    driver_cpu_s: float = 0.0  # the build process's own CPU seconds in them (checks, writes)
     per_worker: dict[str, WorkerUsage] = Field(default_factory=dict)  # "node/pid N" -> usage
 
     def throughput(self) -> dict[str, float]:

@@ -38,8 +38,9 @@ RoleOpt = Annotated[list[str] | None, typer.Option(
 BaseUrlOpt = Annotated[str | None, typer.Option(
     "--base-url", help="OpenAI-compatible endpoint (else $OPENAI_BASE_URL).")]
 SeedOpt = Annotated[int | None, typer.Option("--seed", help="Seed for every random choice.")]
-ConcOpt = Annotated[int | None, typer.Option("--concurrency", "-j",
-                                             help="Samples processed at once.")]
+ConcOpt = Annotated[int | None, typer.Option(
+    "--concurrency", "-j",
+    help="Samples processed at once (default: 2 per CPU worker, at least 4).")]
 ConfigOpt = Annotated[Path | None, typer.Option(
     "--config", help="Config file (default: ./benchagent.toml if present).")]
 AblateOpt = Annotated[list[str] | None, typer.Option(

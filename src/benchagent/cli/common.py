@@ -23,16 +23,18 @@ out = Console(highlight=False)
 
 
 @contextlib.contextmanager
-def progress_bar(quotas: dict[str, int],
-                 done: dict[str, int]) -> Iterator[Callable[[SampleOutcome | None,
-                                                             dict[str, int]], None]]:
-    """Accepted against the quota per subtask and in all, with rejected, in flight and ETA."""
+def progress_bar(quotas: dict[str, int], done: dict[str, int],
+                 where: str = "") -> Iterator[Callable[[SampleOutcome | None,
+                                                        dict[str, int]], None]]:
+    """Accepted against the quota per subtask and in all, with rejected, in flight and ETA;
+    the "all" row names where the CPU work runs."""
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("rejected {task.fields[rejected]} · in flight {task.fields[flight]}"),
                TimeRemainingColumn())
     with Progress(*columns, console=err, disable=not sys.stderr.isatty() and
                   not os.environ.get("BENCHAGENT_PROGRESS")) as progress:
-        total = progress.add_task("[bold]all", total=sum(quotas.values()),
+        label = f"[bold]all[/] ({escape(where)})" if where else "[bold]all"
+        total = progress.add_task(label, total=sum(quotas.values()),
                                   completed=sum(done.values()), rejected=0, flight=0)
         tasks = {name: progress.add_task(f"  {name[:32]}", total=quota,
                                          completed=done.get(name, 0), rejected=0, flight=0)

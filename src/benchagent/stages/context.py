@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -19,13 +19,19 @@ from benchagent.store import RunError, RunStore, hash_of, read_jsonl
 
 T = TypeVar("T", bound=BaseModel)
 V = TypeVar("V")
-# (quota per subtask, accepted so far per subtask) -> a context giving the progress callback
-ProgressFactory = Callable[[dict[str, int], dict[str, int]],
-                           "contextlib.AbstractContextManager[ProgressFn]"]
+
+
+class ProgressFactory(Protocol):
+    """(quota per subtask, accepted so far per subtask, where the CPU work runs: "local, 2
+    workers", or "" when there is none) -> a context giving the progress callback."""
+
+    def __call__(self, quotas: dict[str, int], done: dict[str, int],
+                 where: str = "") -> contextlib.AbstractContextManager[ProgressFn]: ...
 
 
 @contextlib.contextmanager
-def no_progress(quotas: dict[str, int], done: dict[str, int]) -> Iterator[ProgressFn]:
+def no_progress(quotas: dict[str, int], done: dict[str, int],
+                where: str = "") -> Iterator[ProgressFn]:
     yield lambda outcome, flight: None
 
 

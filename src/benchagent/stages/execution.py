@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from benchagent.executor.backend import samples_in_flight
 from benchagent.executor.backends import BackendChoice, CpuPool
 from benchagent.executor.instructions import instructions_for
 from benchagent.executor.pairs import (
@@ -14,7 +15,7 @@ from benchagent.executor.pairs import (
     pair_states,
     reject_duplicates,
 )
-from benchagent.executor.run import PairState, execute
+from benchagent.executor.run import PairState, ProgressFn, execute
 from benchagent.executor.sample_plan import SamplePolicy
 from benchagent.executor.verify import VerifyLayers
 from benchagent.operators import REGISTRY
@@ -30,7 +31,7 @@ from benchagent.stages.paths import (
     REJECTED,
     SUBTASKS,
 )
-from benchagent.store import appenders
+from benchagent.store import JsonlAppender, appenders
 
 DEDUP_ROUNDS = 10  # execute → reject near-duplicates → replace them, at most this often
 Plan = tuple[list[Subtask], list[Grounding], Allocation]
@@ -112,20 +113,31 @@ def run_execution(ctx: BuildContext, mode: StageRun) -> None:
             ctx.read(ALLOCATION, Allocation))
     states = _states(ctx, plan)
     choice = BackendChoice(ctx.settings.executor, ctx.settings.ray_address)
-    with appenders(store.path(ACCEPTED), store.path(REJECTED)) as (acc, rej), \
-            ctx.progress(*_progress_totals(states)) as tick, CpuPool(choice) as backend:
+    with CpuPool(choice) as backend:
         try:
+            where = ""
             if _runs_cpu_operators(plan[1]):
                 backend.prepare()
-            for _ in range(DEDUP_ROUNDS):
-                execute(states, acc, rej, ctx.settings.concurrency, ctx.settings.oversample,
-                        tick)
-                if ctx.ablated("verification") or not reject_duplicates(
-                        plan[2], ctx.read_jsonl(ACCEPTED, SampleOutcome),
-                        ctx.read_jsonl(REJECTED, SampleOutcome), states, rej):
-                    break
+                where = f"{backend.name}, {backend.workers()} CPU workers"
+            at_once = ctx.settings.concurrency or samples_in_flight(backend.workers())
+            with appenders(store.path(ACCEPTED), store.path(REJECTED)) as (acc, rej), \
+                    ctx.progress(*_progress_totals(states), where=where) as tick:
+                _execute_rounds(ctx, plan, states, (acc, rej), at_once, tick)
         finally:
             store.manifest.executor = backend.usage()
+
+
+def _execute_rounds(ctx: BuildContext, plan: Plan,
+                    states: dict[Pair, PairState], out: tuple[JsonlAppender, JsonlAppender],
+                    at_once: int, tick: ProgressFn) -> None:
+    """Execute until no accepted item duplicates another (a duplicate's slot is refilled)."""
+    acc, rej = out
+    for _ in range(DEDUP_ROUNDS):
+        execute(states, acc, rej, at_once, ctx.settings.oversample, tick)
+        if ctx.ablated("verification") or not reject_duplicates(
+                plan[2], ctx.read_jsonl(ACCEPTED, SampleOutcome),
+                ctx.read_jsonl(REJECTED, SampleOutcome), states, rej):
+            break
 
 
 def _runs_cpu_operators(groundings: list[Grounding]) -> bool:

@@ -4,6 +4,7 @@ mid-build costs nothing; without ray installed, one line says what to install.""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -23,6 +24,7 @@ import benchagent
 from benchagent.api import BuildResult
 from benchagent.executor import backends
 from benchagent.executor.ray_backend import INSTALL_HINT
+from benchagent.executor.run import ProgressFn
 from runcli import benchmark, cli
 
 SPOKEN, IMAGES = SHARED_QUERIES / "spoken_commonsense.json", SHARED_QUERIES / "text_in_image.json"
@@ -117,6 +119,7 @@ def _ran_on_ray(result: BuildResult) -> dict[str, Any]:
     ran = result.manifest.executor
     assert ran is not None and ran.backend == "ray" and ran.workers == 2
     assert ran.tasks > 0 and all("/pid " in name for name in ran.per_worker)
+    assert 0 < ran.driver_cpu_s < sum(w.cpu_s for w in ran.per_worker.values())
     return ran.throughput()
 
 
@@ -159,7 +162,17 @@ def test_a_worker_killed_mid_build_loses_and_repeats_nothing(
 
 def test_a_spoken_build_on_ray_is_the_local_build(ray_cluster: Any, local_spoken: Path,
                                                   tmp_path: Path, shared_pools: Path) -> None:
-    result = _build(tmp_path / "ray", SPOKEN, shared_pools / "bigbench", 4, executor="ray")
+    shown_where: list[str] = []
+
+    @contextlib.contextmanager
+    def progress(quotas: dict[str, int], done: dict[str, int],
+                 where: str = "") -> Iterator[ProgressFn]:
+        shown_where.append(where)
+        yield lambda outcome, flight: None
+
+    result = _build(tmp_path / "ray", SPOKEN, shared_pools / "bigbench", 4, executor="ray",
+                    progress=progress)
+    assert shown_where == ["ray, 2 CPU workers"]  # the live bar names the backend
     _same_build(local_spoken, tmp_path / "ray")
     rates = _ran_on_ray(result)
     shown = cli("show", tmp_path / "ray")

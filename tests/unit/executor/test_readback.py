@@ -3,6 +3,7 @@ clips spoken by piper and mixed with noise, then transcribed by Whisper tiny.en.
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import sys
@@ -13,6 +14,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from benchagent.executor import backend as cpu_backend
+from benchagent.executor.backends import CpuPool
 from benchagent.executor.readback import ReadbackThresholds, normalize_reading, readback_checks
 from benchagent.operators import OpContext, SampleState, get_operator, speech
 from benchagent.records import DatasetCard, SourceSample
@@ -201,3 +203,24 @@ def test_the_evidence_check_can_be_turned_off(tmp_path: Path) -> None:
     state = _occluded_last_line(tmp_path)
     checks = readback_checks(state, tmp_path, ReadbackThresholds(evidence=False))
     assert [c.check for c in checks] == ["ocr_readback"]
+
+
+@pytest.mark.parametrize(("workers", "where"), [("0", "driver"), ("1", "pid ")])
+def test_read_back_runs_in_a_pool_worker_when_there_is_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: str, where: str) -> None:
+    monkeypatch.setenv("BENCHAGENT_CPU_WORKERS", workers)
+    state = _page(tmp_path)
+    with CpuPool() as backend:
+        check = readback_checks(state, tmp_path)[0]
+        ran = backend.usage()
+    assert check.passed, check.reason
+    [worker] = ran.per_worker
+    assert worker.startswith(where) and worker != f"pid {os.getpid()}"
+
+
+def test_speech_models_run_one_thread_each() -> None:
+    """onnxruntime's samples depend on its thread count: one thread everywhere makes a clip
+    the same bytes on any machine, and a CPU worker one core."""
+    voice = speech._piper_voice("joe")
+    options = voice.session.get_session_options()
+    assert options.intra_op_num_threads == options.inter_op_num_threads == 1
