@@ -5,10 +5,12 @@ for 10,000 items on 1, 8 and 64 workers.
         --query ../shared/queries/spoken_commonsense.json --pool ../shared/pools/bigbench
 
 Every run starts with cold caches (operators' and the workers'), so each one synthesises,
-mixes and transcribes afresh. Prints items per second of the execution stage per run and the
-ratio of Ray at 2 workers to Ray at 1 (the target is 1.7 or more). The projection takes the
-measured CPU seconds per item (the Ray tasks' CPU time, rejected candidates included) and the model
-seconds per item (measured with --model, else the assumed --calls-per-item × --call-latency):
+mixes and transcribes afresh. With --warm, every Ray worker loads piper and Whisper before
+the build (about 3 CPU-s a worker, once: a small build at 2 workers pays it twice).
+Prints items per second of the execution stage per run and the ratio of Ray at 2 workers to
+Ray at 1 (the target is 1.7 or more). The projection takes the measured CPU seconds per item
+(the Ray tasks' CPU time, rejected candidates included) and the model seconds per item
+(measured with --model, else the assumed --calls-per-item × --call-latency):
 wall = max(items × cpu / workers, items × model / endpoint concurrency), the endpoint's
 concurrency being the ceiling that more workers cannot lift.
 """
@@ -44,18 +46,33 @@ class Measured:
         return self.items / self.seconds if self.seconds else 0.0
 
 
-def _start_ray(workers: int, cache: Path) -> None:
+def _load_models(hold_s: float) -> int:
+    """In a Ray worker: load piper and Whisper as a build's first task there would."""
+    import time
+
+    from benchagent.operators import speech
+    speech._piper_voice("joe")
+    speech._whisper()
+    time.sleep(hold_s)  # so that the next warm-up lands on another worker
+    return os.getpid()
+
+
+def _start_ray(workers: int, cache: Path, warm: bool) -> None:
     import ray
     ray.init(address="local", num_cpus=workers, include_dashboard=False,
              _node_ip_address="127.0.0.1", log_to_driver=False, logging_level=logging.WARNING,
              runtime_env={"env_vars": {"BENCHAGENT_CACHE": str(cache)}})
+    if warm:
+        load = ray.remote(num_cpus=1)(_load_models)
+        pids = set(ray.get([load.remote(2.0) for _ in range(workers)]))
+        assert len(pids) == workers, f"warmed {len(pids)} of {workers} workers"
 
 
 def run(label: str, args: argparse.Namespace, workdir: Path, ray_workers: int = 0) -> Measured:
     cache = workdir / f"cache-{label}"
     os.environ["BENCHAGENT_CACHE"] = str(cache)  # cold for the driver and the pool workers
     if ray_workers:
-        _start_ray(ray_workers, cache / "ray")
+        _start_ray(ray_workers, cache / "ray", args.warm)
     try:
         result = benchagent.build(args.query, out=workdir / label, size=args.size,
                                   pools=args.pool, model=args.model, seed=args.seed,
@@ -114,6 +131,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--concurrency", type=int, default=None,
                         help="samples at once; default: the build's (2 per worker, at least 4)")
+    parser.add_argument("--warm", action="store_true",
+                        help="load the speech models in every Ray worker before the build "
+                             "(a fixed cost per worker, which a small build cannot amortise)")
     parser.add_argument("--target", type=int, default=10_000)
     parser.add_argument("--calls-per-item", type=float, default=3.0)
     parser.add_argument("--call-latency", type=float, default=1.5)
