@@ -9,6 +9,7 @@ from benchagent.planner.relevance import RELATED, Relevance, clauses, modal_part
 from benchagent.planner.request import (
     content_text,
     names_content,
+    names_content_text,
     produced_modalities,
     query_modalities,
 )
@@ -45,7 +46,8 @@ def request_parts(query: Query, allocation: Allocation, pool: Pool) -> list[Requ
     wanted, produced = query_modalities(query), produced_modalities(query)
     own = modal_parts(query)
     measured = [(p.text, p.wanted, p.produced) for p in own] if own else \
-        [(clause, wanted, produced) for clause in clauses(content_text(query))]
+        [(clause, wanted, produced) for clause in clauses(content_text(query))
+         if names_content_text(clause)]
     parts = []
     for clause, inputs, made in measured:
         scored = {cid: r for cid, r in relevance(clause, pool, inputs, made).items()

@@ -19,13 +19,14 @@ PRODUCED = re.compile(r"\b(render\w*|read aloud|spoken|speak(s|ing)?|hears?|synt
 
 # Words about a benchmark's form (how items are shown and answered), not about what they test.
 _FORM_TEXT = """
-a about all alone also an and answer answered answering answers any are as ask asked asks at be
-benchmark both build by can combine combines combined context contexts degrade degraded
-degrading does each either evaluate every from given has have how if in information input
-inputs into is it item items its model models modal multimodal must needs noise noisy of omni
-on one or other over part parts question questions read reads reason reasoning render rendered
-require requires requiring shown some sometimes test tests text texts that the their them then
-these they this to understand understanding using whether which while with within should will
+a about all alone also an and answer answered answering answers any are as ask asked asks at
+background be benchmark both build by can choice combine combined combines context contexts
+degrade degraded degrading does each either evaluate every from given has have how if in
+information input inputs into is it item items its modal model models multimodal multiple must
+needs noise noisy of omni on one or other over part parts question questions read reads reason
+reasoning render rendered require requires requiring should shown some sometimes test tests
+text texts that the their them then these they this to understand understanding using whether
+which while will with within
 """
 _FORM_WORDS = frozenset(_FORM_TEXT.split())
 
@@ -33,7 +34,13 @@ _FORM_WORDS = frozenset(_FORM_TEXT.split())
 def names_content(query: Query) -> bool:
     """The request says what its items are about (a skill, a domain), not only how they are
     shown: "read text shown in images" names none, "spoken commonsense questions" does."""
-    words = re.findall(r"[^\W\d_]+", content_text(query).lower())
+    return names_content_text(content_text(query))
+
+
+def names_content_text(text: str) -> bool:
+    """Whether the words name a skill or a domain, not only the items' form ("the model a
+    question", "sometimes over background noise": no)."""
+    words = re.findall(r"[^\W\d_]+", text.lower())
     return any(w not in _FORM_WORDS and len(w) > 2 for w in words)
 
 

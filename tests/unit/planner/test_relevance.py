@@ -8,12 +8,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from tests.conftest import SHARED_POOLS
 
+from benchagent.planner.coverage import request_parts
 from benchagent.planner.design import PlanningError, design_rules
 from benchagent.planner.grounding import ground
 from benchagent.planner.relevance import RELEVANT, clauses, request_relevance
 from benchagent.planner.request import names_content, produced_modalities
 from benchagent.pool import Pool
-from benchagent.records import Modality, Query
+from benchagent.records import Allocation, Modality, Query, Quota
 
 CAUSAL = Query(id="causal", description="Build a benchmark that tests causal reasoning: the "
                "model must identify causes and effects in short stories and documents.",
@@ -108,3 +109,15 @@ def test_a_word_joined_by_and_or_takes_the_clauses_other_words() -> None:
         "effects in short stories", "effects in short documents"]
     assert clauses("ordering events and computing dates") == ["ordering events",
                                                               "computing dates"]
+
+
+def test_only_the_parts_of_a_request_that_name_content_are_checked_for_service(
+        pool: Pool) -> None:
+    spoken = Query(id="s", description="Evaluate spoken-question understanding: the model hears "
+                   "a question read aloud, sometimes over background noise, and must answer a "
+                   "multiple-choice commonsense or social reasoning question.")
+    riddles = next(c for c in pool.cards if c.name == "riddle_sense")
+    allocation = Allocation(target_size=10, quotas=[
+        Quota(subtask="riddles", dataset_id=riddles.id, quota=10, capacity=100)])
+    parts = [part.clause for part in request_parts(spoken, allocation, pool)]
+    assert parts == ["must answer a multiple-choice commonsense", "social reasoning question"]
