@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 ProviderName = Literal["mock", "openai", "local"]
 
@@ -36,6 +36,14 @@ class ModelConfig(BaseModel):
         if value is not None:
             check_base_url(value)
         return value
+
+    @model_validator(mode="after")
+    def _deadline_fits_an_attempt(self) -> ModelConfig:
+        """A timeout raised past the default deadline raises the deadline with it: one attempt
+        may take all of its timeout. A deadline the user set stays."""
+        if "deadline_s" not in self.model_fields_set and self.timeout > self.deadline_s:
+            self.deadline_s = self.timeout
+        return self
 
     @property
     def label(self) -> str:

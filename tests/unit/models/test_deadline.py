@@ -109,3 +109,9 @@ def test_the_deadline_is_a_setting_with_a_default_of_minutes() -> None:
     cfg = ModelConfig(provider="openai", model="m")
     assert cfg.deadline_s == 180.0 and cfg.slow_warning_s == 30.0
     assert cfg.slow_warning_s < 60 <= cfg.deadline_s
+
+
+def test_a_timeout_raised_past_the_default_deadline_raises_the_deadline() -> None:
+    assert ModelConfig(provider="mock").deadline_s == 180.0
+    assert ModelConfig(provider="mock", timeout=1200).deadline_s == 1200.0  # one whole attempt
+    assert ModelConfig(provider="mock", timeout=1200, deadline_s=60).deadline_s == 60.0
